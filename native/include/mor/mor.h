@@ -1,0 +1,231 @@
+/*
+ * MoRNative public C ABI.
+ *
+ * Rules (DESIGN.md §2):
+ *  - every entry point returns an int32_t status (MOR_OK == 0); results go through out-pointers;
+ *  - no C++ type or exception crosses this boundary; on failure the thread-local message is read
+ *    with mor_last_error();
+ *  - matrices are row-major; element offsets and leading dimensions are counted in elements;
+ *  - a NULL stream means the context's default stream;
+ *  - parameter-gradient outputs of *_backward ops are ACCUMULATED (+=), so gradient accumulation over
+ *    micro-batches needs no extra buffers; dX outputs are accumulated too (the caller writes the
+ *    frozen-base contribution first with mor_gemm, beta = 0).
+ *
+ * The only exception to "returns a status" is mor_abi_version(), which must stay callable across
+ * any future ABI change so that a mismatch can be detected at all.
+ */
+#ifndef MOR_MOR_H
+#define MOR_MOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(MOR_BUILDING_LIBRARY)
+#define MOR_API __declspec(dllexport)
+#else
+#define MOR_API __declspec(dllimport)
+#endif
+#else
+#define MOR_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOR_ABI_VERSION 1
+
+/* ---- status ---------------------------------------------------------------------------------- */
+typedef enum mor_status {
+  MOR_OK = 0,
+  MOR_ERR_INVALID_ARGUMENT = 1, /* null handle, negative size, bad enum, ... */
+  MOR_ERR_SHAPE = 2,            /* a buffer is too small for the dimensions given */
+  MOR_ERR_DTYPE = 3,            /* a dtype the op does not accept */
+  MOR_ERR_OUT_OF_MEMORY = 4,    /* host or device allocation failed (message has the sizes) */
+  MOR_ERR_NO_DEVICE = 5,        /* no driver, no GPU, or the backend was not compiled in */
+  MOR_ERR_CUDA = 6,             /* a CUDA runtime error (message has cudaGetErrorString) */
+  MOR_ERR_CUBLAS = 7,           /* a cuBLAS error */
+  MOR_ERR_NOT_SUPPORTED = 8,    /* valid request this backend/dtype combination cannot do */
+  MOR_ERR_INTERNAL = 9          /* a bug: please report the message */
+} mor_status;
+
+typedef enum mor_backend { MOR_BACKEND_CPU = 0, MOR_BACKEND_CUDA = 1 } mor_backend;
+
+typedef enum mor_dtype {
+  MOR_DTYPE_F32 = 0,
+  MOR_DTYPE_F16 = 1,
+  MOR_DTYPE_BF16 = 2,
+  MOR_DTYPE_I32 = 3,
+  MOR_DTYPE_I64 = 4
+} mor_dtype;
+
+typedef struct mor_context_t* mor_context;
+typedef struct mor_stream_t* mor_stream;
+typedef struct mor_buffer_t* mor_buffer;
+
+/* ---- library ----------------------------------------------------------------------------------- */
+MOR_API int32_t mor_abi_version(void);
+/* Thread-local UTF-8 message of the last failed call on this thread; "" if none. Owned by the library,
+ * valid until the next call on this thread. Never NULL. */
+MOR_API const char* mor_last_error(void);
+/* Static build description ("mor 0.1.0; cpu: openblas; cuda: 11.8 sm_80,sm_90"). */
+MOR_API int32_t mor_build_info(const char** out);
+
+/* Live handle counts over the whole process: what a leak test compares against a baseline. */
+typedef struct mor_handle_stats {
+  int64_t contexts;
+  int64_t streams;
+  int64_t buffers;
+} mor_handle_stats;
+MOR_API int32_t mor_handle_stats_get(mor_handle_stats* out);
+
+/* ---- devices ----------------------------------------------------------------------------------- */
+/* Number of usable devices of a backend; never aborts. CPU: always 1. CUDA: 0 when not compiled in,
+ * no driver or no GPU (status is still MOR_OK; mor_last_error() then says why). */
+MOR_API int32_t mor_device_count(int32_t backend, int32_t* count);
+
+typedef struct mor_device_info {
+  char name[256];
+  int64_t total_memory_bytes;
+  int32_t compute_capability_major;
+  int32_t compute_capability_minor;
+  int32_t multiprocessor_count;
+  int32_t reserved;
+} mor_device_info;
+MOR_API int32_t mor_device_info_get(int32_t backend, int32_t device, mor_device_info* out);
+
+/* ---- contexts and streams ---------------------------------------------------------------------- */
+/* MOR_ERR_NO_DEVICE when the backend or device is not available; the process can continue on CPU. */
+MOR_API int32_t mor_context_create(int32_t backend, int32_t device, mor_context* out);
+MOR_API int32_t mor_context_destroy(mor_context ctx);
+MOR_API int32_t mor_context_backend(mor_context ctx, int32_t* backend);
+MOR_API int32_t mor_context_synchronize(mor_context ctx);
+
+MOR_API int32_t mor_stream_create(mor_context ctx, mor_stream* out);
+MOR_API int32_t mor_stream_destroy(mor_stream stream);
+MOR_API int32_t mor_stream_synchronize(mor_stream stream);
+
+/* ---- allocator --------------------------------------------------------------------------------- */
+typedef struct mor_allocator_stats {
+  int64_t live_bytes;       /* bytes in buffers handed out and not yet freed */
+  int64_t live_allocations; /* buffers handed out and not yet freed */
+  int64_t peak_bytes;       /* high-water mark of live_bytes since creation or reset */
+  int64_t cached_bytes;     /* freed blocks kept by the caching allocator for reuse */
+  int64_t reserved_bytes;   /* bytes obtained from the system (live + cached) */
+  int64_t system_allocations; /* calls to the underlying malloc/cudaMalloc, for "steady state allocates nothing" */
+} mor_allocator_stats;
+MOR_API int32_t mor_allocator_stats_get(mor_context ctx, mor_allocator_stats* out);
+MOR_API int32_t mor_allocator_reset_peak(mor_context ctx);
+/* Return cached blocks to the system. */
+MOR_API int32_t mor_allocator_trim(mor_context ctx);
+
+/* ---- buffers ----------------------------------------------------------------------------------- */
+/* A buffer is a device (or host, for CPU) allocation of `numel` elements of `dtype`. Freeing is
+ * stream-ordered: the memory is reused only after work queued on `stream` before the free. */
+MOR_API int32_t mor_buffer_create(mor_context ctx, int32_t dtype, int64_t numel, mor_stream stream,
+                                  mor_buffer* out);
+MOR_API int32_t mor_buffer_destroy(mor_buffer buf);
+MOR_API int32_t mor_buffer_numel(mor_buffer buf, int64_t* numel);
+MOR_API int32_t mor_buffer_dtype(mor_buffer buf, int32_t* dtype);
+/* Raw address (host pointer on CPU, device pointer on CUDA): for zero-copy views in managed code. */
+MOR_API int32_t mor_buffer_data(mor_buffer buf, void** data);
+
+/* Byte-exact copies; offsets and counts are in elements of the buffer's dtype. Host-side copies
+ * are complete when the call returns (download synchronises the stream). */
+MOR_API int32_t mor_buffer_upload(mor_buffer dst, int64_t dst_offset, const void* host, int64_t count,
+                                  mor_stream stream);
+MOR_API int32_t mor_buffer_download(mor_buffer src, int64_t src_offset, void* host, int64_t count,
+                                    mor_stream stream);
+MOR_API int32_t mor_buffer_copy(mor_buffer dst, int64_t dst_offset, mor_buffer src, int64_t src_offset,
+                                int64_t count, mor_stream stream);
+/* Fill `count` elements from `offset` with the value given as a double (converted to the dtype). */
+MOR_API int32_t mor_buffer_fill(mor_buffer buf, int64_t offset, int64_t count, double value,
+                                mor_stream stream);
+/* Elementwise conversion between F32/F16/BF16 (round to nearest even); numel must match. */
+MOR_API int32_t mor_cast(mor_buffer dst, mor_buffer src, mor_stream stream);
+
+/* ---- dense linear algebra ---------------------------------------------------------------------- */
+typedef enum mor_transpose { MOR_NO_TRANS = 0, MOR_TRANS = 1 } mor_transpose;
+
+/* Strided-batched row-major GEMM: for b in [0, batch):
+ *   C_b[m×n] = alpha · op(A_b) · op(B_b) + beta · C_b
+ * op(A) is m×k (A stored k×m when trans_a), op(B) is k×n (B stored n×k when trans_b).
+ * A and B are F32, F16 or BF16. When they differ, the F32 operand is first rounded to the other's
+ * 16-bit type (so CPU and CUDA compute the same products); F16 with BF16 is rejected.
+ * C is F32 or the 16-bit input type. Accumulation is always F32.
+ * `allow_tf32` lets the CUDA backend use TF32 tensor cores for F32 inputs. */
+MOR_API int32_t mor_gemm(mor_context ctx, mor_stream stream, int32_t trans_a, int32_t trans_b, int64_t m,
+                         int64_t n, int64_t k, float alpha, mor_buffer a, int64_t a_offset, int64_t lda,
+                         int64_t stride_a, mor_buffer b, int64_t b_offset, int64_t ldb, int64_t stride_b,
+                         float beta, mor_buffer c, int64_t c_offset, int64_t ldc, int64_t stride_c,
+                         int64_t batch, int32_t allow_tf32);
+
+/* ---- adapters (MOR.md) ---------------------------------------------------------------------------
+ * Shapes: T tokens, d_in, d_out, rank r, N experts, scale s = alpha / r.
+ * x: T×d_in F32. y, dy: T×d_out F32. Adapter parameters and gradients: F32.
+ * "ag" is the stacked down-projection [A ; W_g]: rows 0..R-1 are A (R = r for MoR, N·r for MoE-LoRA),
+ * rows R..R+N-1 the router W_g. One GEMM then gives [h | z] for the whole layer.
+ * Saved activations: hz (T×(R+N), the raw [h | z]) and g (T×N, softmax of z). */
+
+/* LoRA: y += s · (x Aᵀ) Bᵀ. a: r×d_in, b: d_out×r. Saves h (T×r). */
+MOR_API int32_t mor_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
+                                 int64_t r, float scale, mor_buffer x, mor_buffer a, mor_buffer b,
+                                 mor_buffer h, mor_buffer y);
+/* da += (s dy B)ᵀ x; db += s dyᵀ h; dx (optional, may be NULL) += (s dy B) A. */
+MOR_API int32_t mor_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
+                                  int64_t d_out, int64_t r, float scale, mor_buffer x, mor_buffer a,
+                                  mor_buffer b, mor_buffer h, mor_buffer dy, mor_buffer da, mor_buffer db,
+                                  mor_buffer dx);
+
+/* MoR: q (d_out×N·r) is Q[j,(i,k)] = ω_B[i,j]·B[j,k]; build it once per parameter update. */
+MOR_API int32_t mor_build_q(mor_context ctx, mor_stream stream, int64_t d_out, int64_t r, int64_t N,
+                            mor_buffer b, mor_buffer omega_b, mor_buffer q);
+/* y += s · P Qᵀ with P[t,(i,k)] = g[t,i]·ω_A[i,k]·h[t,k], [h|z] = x·agᵀ, g = softmax(z).
+ * ag: (r+N)×d_in, omega_a: N×r, q: d_out×N·r. Saves hz (T×(r+N)) and g (T×N). */
+MOR_API int32_t mor_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
+                            int64_t r, int64_t N, float scale, mor_buffer x, mor_buffer ag,
+                            mor_buffer omega_a, mor_buffer q, mor_buffer hz, mor_buffer g, mor_buffer y);
+/* Accumulates dag ((r+N)×d_in: [dA ; dW_g]), domega_a (N×r), db (d_out×r), domega_b (N×d_out) and,
+ * when dx is not NULL, dx (T×d_in). b: d_out×r, omega_b: N×d_out. Deterministic: no float atomics. */
+MOR_API int32_t mor_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
+                             int64_t r, int64_t N, float scale, mor_buffer x, mor_buffer ag,
+                             mor_buffer omega_a, mor_buffer b, mor_buffer omega_b, mor_buffer q,
+                             mor_buffer hz, mor_buffer g, mor_buffer dy, mor_buffer dag,
+                             mor_buffer domega_a, mor_buffer db, mor_buffer domega_b, mor_buffer dx);
+
+/* Dense MoE-LoRA: y += s · Σ_i g_i B_i A_i x. ag: (N·r+N)×d_in ([A_0;…;A_{N-1};W_g]),
+ * b: d_out×N·r (column block i is B_i). Saves hz (T×(N·r+N)) and g (T×N). */
+MOR_API int32_t mor_moe_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
+                                     int64_t d_out, int64_t r, int64_t N, float scale, mor_buffer x,
+                                     mor_buffer ag, mor_buffer b, mor_buffer hz, mor_buffer g, mor_buffer y);
+MOR_API int32_t mor_moe_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
+                                      int64_t d_out, int64_t r, int64_t N, float scale, mor_buffer x,
+                                      mor_buffer ag, mor_buffer b, mor_buffer hz, mor_buffer g,
+                                      mor_buffer dy, mor_buffer dag, mor_buffer db, mor_buffer dx);
+
+/* DoRA (PEFT semantics, norm detached): y = c ⊙ (W x + s·B A x), c = m / ‖W + s·B A‖_row.
+ * w: d_out×d_in frozen weight (F32 or BF16), w_norm2: d_out precomputed ‖W_j‖² (F32, see
+ * mor_row_norm2). Writes norm (d_out, the detached ‖W + sBA‖_row) and needs the caller to pass
+ * base = W x (T×d_out, F32) which it overwrites with u = W x + s B A x; y = c ⊙ u.
+ * Saves h (T×r). */
+MOR_API int32_t mor_row_norm2(mor_context ctx, mor_stream stream, int64_t rows, int64_t cols, mor_buffer w,
+                              mor_buffer out);
+MOR_API int32_t mor_dora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
+                                 int64_t r, float scale, mor_buffer x, mor_buffer w, mor_buffer w_norm2,
+                                 mor_buffer a, mor_buffer b, mor_buffer m, mor_buffer h, mor_buffer norm,
+                                 mor_buffer base, mor_buffer y);
+/* Accumulates dm (d_out), da, db and dx (optional; the full dx = (c⊙dy)·W + LoRA path, written with
+ * beta = 1 into dx: the caller does NOT add the base path separately for DoRA). u is the `base`
+ * buffer as left by mor_dora_forward. */
+MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
+                                  int64_t d_out, int64_t r, float scale, mor_buffer x, mor_buffer w,
+                                  mor_buffer a, mor_buffer b, mor_buffer m, mor_buffer h, mor_buffer norm,
+                                  mor_buffer u, mor_buffer dy, mor_buffer dm, mor_buffer da, mor_buffer db,
+                                  mor_buffer dx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOR_MOR_H */

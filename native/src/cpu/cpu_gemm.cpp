@@ -1,0 +1,163 @@
+// CPU GEMM: row-major over CBLAS (OpenBLAS when present, with its native BF16 sbgemm), or a
+// built-in OpenMP kernel when the library is built without BLAS (MOR_BLAS=BUILTIN, MinGW, or a
+// machine without one). 16-bit operands follow mor.h: a mixed F32×16-bit product first rounds the
+// F32 operand to the 16-bit type, so CPU and CUDA multiply the same numbers.
+#include <algorithm>
+#include <climits>
+#include <string>
+#include <vector>
+
+#include "common/float16.h"
+#include "core/error.h"
+#include "cpu/cpu_backend.h"
+
+#if defined(MOR_HAVE_CBLAS)
+#include <cblas.h>
+#endif
+
+namespace mor::cpu {
+
+namespace {
+
+// A stored operand matrix (before op()): rows×cols, leading dimension ld.
+struct Stored {
+  const void* p;
+  mor_dtype t;
+  int64_t rows, cols, ld;
+};
+
+float load(const void* p, mor_dtype t, int64_t i) {
+  switch (t) {
+    case MOR_DTYPE_F32: return static_cast<const float*>(p)[i];
+    case MOR_DTYPE_BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case MOR_DTYPE_F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    default: fail(MOR_ERR_DTYPE, "gemm: unsupported dtype");
+  }
+}
+
+// Round-trips an F32 value through the narrow type: the "round the F32 operand" rule.
+float narrow(float v, mor_dtype to) {
+  if (to == MOR_DTYPE_BF16) return bf16_to_f32(f32_to_bf16(v));
+  if (to == MOR_DTYPE_F16) return f16_to_f32(f32_to_f16(v));
+  return v;
+}
+
+// Dense F32 copy (ld = cols) of a stored operand, rounded to `round_to` first when mixing types.
+std::vector<float> to_f32(const Stored& s, mor_dtype round_to) {
+  std::vector<float> out(static_cast<size_t>(s.rows * s.cols));
+#pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
+  for (int64_t i = 0; i < s.rows; ++i)
+    for (int64_t j = 0; j < s.cols; ++j) out[i * s.cols + j] = narrow(load(s.p, s.t, i * s.ld + j), round_to);
+  return out;
+}
+
+#if defined(MOR_HAVE_SBGEMM)
+std::vector<bfloat16> to_bf16(const Stored& s) {
+  std::vector<bfloat16> out(static_cast<size_t>(s.rows * s.cols));
+#pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
+  for (int64_t i = 0; i < s.rows; ++i)
+    for (int64_t j = 0; j < s.cols; ++j) {
+      const int64_t src = i * s.ld + j;
+      uint16_t bits = s.t == MOR_DTYPE_BF16 ? static_cast<const uint16_t*>(s.p)[src]
+                                            : f32_to_bf16(load(s.p, s.t, src));
+      out[i * s.cols + j] = static_cast<bfloat16>(bits);
+    }
+  return out;
+}
+#endif
+
+// C[m×n] (F32, ldc) = alpha·op(A)·op(B) + beta·C for dense F32 operands.
+void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+#if defined(MOR_HAVE_CBLAS)
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
+              c, static_cast<int>(ldc));
+#else
+  // Built-in: pack op(B) as k×n rows so the inner loop streams contiguous memory and vectorises.
+  std::vector<float> bp(static_cast<size_t>(k * n));
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j) bp[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
+#pragma omp parallel
+  {
+    std::vector<float> row(static_cast<size_t>(n));
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      std::fill(row.begin(), row.end(), 0.0f);
+      for (int64_t p = 0; p < k; ++p) {
+        const float av = ta ? a[p * lda + i] : a[i * lda + p];
+        const float* brow = &bp[p * n];
+        for (int64_t j = 0; j < n; ++j) row[j] += av * brow[j];
+      }
+      float* crow = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) crow[j] = alpha * row[j] + (beta == 0.0f ? 0.0f : beta * crow[j]);
+    }
+  }
+#endif
+}
+
+void check_int_range(const GemmArgs& g) {
+  for (int64_t v : {g.m, g.n, g.k, g.lda, g.ldb, g.ldc})
+    if (v > INT_MAX)
+      fail(MOR_ERR_NOT_SUPPORTED, "gemm: dimension " + std::to_string(v) + " exceeds the CPU BLAS 32-bit limit");
+}
+
+// One batch entry with F32 output.
+void gemm_one(const GemmArgs& g, const void* a, const void* b, float* c, int64_t ldc) {
+  const bool all_f32 = g.a_type == MOR_DTYPE_F32 && g.b_type == MOR_DTYPE_F32;
+  if (all_f32) {
+    sgemm_f32(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, static_cast<const float*>(a), g.lda,
+              static_cast<const float*>(b), g.ldb, g.beta, c, ldc);
+    return;
+  }
+  const mor_dtype narrow_type = g.a_type != MOR_DTYPE_F32 ? g.a_type : g.b_type;
+  const Stored sa{a, g.a_type, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda};
+  const Stored sb{b, g.b_type, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb};
+#if defined(MOR_HAVE_SBGEMM)
+  if (narrow_type == MOR_DTYPE_BF16) {
+    // A BF16 operand is used in place; only the F32 one is rounded into a temporary.
+    std::vector<bfloat16> ta16, tb16;
+    const bfloat16* pa = static_cast<const bfloat16*>(a);
+    const bfloat16* pb = static_cast<const bfloat16*>(b);
+    int64_t lda = g.lda, ldb = g.ldb;
+    if (g.a_type != MOR_DTYPE_BF16) ta16 = to_bf16(sa), pa = ta16.data(), lda = sa.cols;
+    if (g.b_type != MOR_DTYPE_BF16) tb16 = to_bf16(sb), pb = tb16.data(), ldb = sb.cols;
+    cblas_sbgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans,
+                 static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), g.alpha, pa,
+                 static_cast<int>(lda), pb, static_cast<int>(ldb), g.beta, c, static_cast<int>(ldc));
+    return;
+  }
+#endif
+  const std::vector<float> fa = to_f32(sa, narrow_type);
+  const std::vector<float> fb = to_f32(sb, narrow_type);
+  sgemm_f32(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, fa.data(), sa.cols, fb.data(), sb.cols, g.beta, c, ldc);
+}
+
+}  // namespace
+
+void gemm(const GemmArgs& g) {
+  check_int_range(g);
+  const size_t as = g.a_type == MOR_DTYPE_F32 ? 4 : 2, bs = g.b_type == MOR_DTYPE_F32 ? 4 : 2;
+  for (int64_t batch = 0; batch < g.batch; ++batch) {
+    const void* a = static_cast<const char*>(g.a) + batch * g.stride_a * static_cast<int64_t>(as);
+    const void* b = static_cast<const char*>(g.b) + batch * g.stride_b * static_cast<int64_t>(bs);
+    if (g.c_type == MOR_DTYPE_F32) {
+      gemm_one(g, a, b, static_cast<float*>(g.c) + batch * g.stride_c, g.ldc);
+      continue;
+    }
+    // 16-bit output: compute in F32 (with the old C when beta != 0), then round once.
+    uint16_t* c16 = static_cast<uint16_t*>(g.c) + batch * g.stride_c;
+    std::vector<float> cf(static_cast<size_t>(g.m * g.n), 0.0f);
+    if (g.beta != 0.0f)
+      for (int64_t i = 0; i < g.m; ++i)
+        for (int64_t j = 0; j < g.n; ++j) cf[i * g.n + j] = load(c16, g.c_type, i * g.ldc + j);
+    gemm_one(g, a, b, cf.data(), g.n);
+    for (int64_t i = 0; i < g.m; ++i)
+      for (int64_t j = 0; j < g.n; ++j) {
+        const float v = cf[i * g.n + j];
+        c16[i * g.ldc + j] = g.c_type == MOR_DTYPE_BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+      }
+  }
+}
+
+}  // namespace mor::cpu

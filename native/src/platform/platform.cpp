@@ -1,0 +1,61 @@
+#include "platform/platform.h"
+
+#include <cstdlib>
+
+#if defined(_WIN32)
+#include <malloc.h>
+#endif
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(_MSC_VER)
+#include <cpuid.h>
+#elif defined(_MSC_VER)
+#include <intrin.h>
+#endif
+
+namespace mor::platform {
+
+void* aligned_alloc(size_t bytes, size_t alignment) {
+#if defined(_WIN32)
+  return _aligned_malloc(bytes, alignment);
+#else
+  void* p = nullptr;
+  return posix_memalign(&p, alignment, bytes) == 0 ? p : nullptr;
+#endif
+}
+
+void aligned_free(void* p) noexcept {
+#if defined(_WIN32)
+  _aligned_free(p);
+#else
+  std::free(p);
+#endif
+}
+
+namespace {
+// CPUID leaf 7: sub-leaf 0 EBX bit 16 = AVX-512F, sub-leaf 1 EAX bit 5 = AVX-512 BF16.
+bool cpuid7(unsigned subleaf, unsigned reg_index, unsigned bit) {
+#if (defined(__x86_64__) || defined(_M_X64))
+  unsigned regs[4] = {0, 0, 0, 0};
+#if defined(_MSC_VER)
+  int r[4];
+  __cpuidex(r, 7, static_cast<int>(subleaf));
+  for (int i = 0; i < 4; ++i) regs[i] = static_cast<unsigned>(r[i]);
+#else
+  if (!__get_cpuid_count(7, subleaf, &regs[0], &regs[1], &regs[2], &regs[3])) return false;
+#endif
+  return (regs[reg_index] >> bit) & 1u;
+#else
+  (void)subleaf, (void)reg_index, (void)bit;
+  return false;
+#endif
+}
+}  // namespace
+
+bool cpu_has_avx512f() { return cpuid7(0, 1, 16); }
+bool cpu_has_avx512_bf16() { return cpuid7(1, 0, 5); }
+
+std::string getenv_string(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+}  // namespace mor::platform

@@ -1,0 +1,15 @@
+// Everything that differs between Linux, Windows and macOS lives behind these few functions.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace mor::platform {
+
+void* aligned_alloc(size_t bytes, size_t alignment);  // nullptr on failure
+void aligned_free(void* p) noexcept;
+bool cpu_has_avx512f();
+bool cpu_has_avx512_bf16();
+std::string getenv_string(const char* name);
+
+}  // namespace mor::platform
