@@ -224,6 +224,82 @@ MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T,
                                   mor_buffer u, mor_buffer dy, mor_buffer dm, mor_buffer da, mor_buffer db,
                                   mor_buffer dx);
 
+/* ---- transformer ops (llm.c style: explicit forward/backward, saved tensors spelled out) ---------
+ * Activations are F32, row-major, tokens × features. Like the adapter ops, every *_backward ADDS
+ * into all of its gradient outputs (input and parameter gradients alike); zero them when needed. */
+
+/* RMSNorm (HF LlamaRMSNorm): y = x · rstd ⊙ w, rstd = 1/sqrt(mean(x²) + eps). x, y: T×C; w: C.
+ * Saves rstd (T). */
+MOR_API int32_t mor_rmsnorm_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, float eps,
+                                    mor_buffer x, mor_buffer w, mor_buffer y, mor_buffer rstd);
+/* dx += ∂/∂x, dw += ∂/∂w (dw may be NULL for a frozen norm). */
+MOR_API int32_t mor_rmsnorm_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, mor_buffer x,
+                                     mor_buffer w, mor_buffer rstd, mor_buffer dy, mor_buffer dx, mor_buffer dw);
+
+/* Rotary embedding, HF rotate_half convention, in place on H heads of D (even) per row:
+ * row t of x starts at x_offset + t·ld. angle = position[t]·inv_freq[i] (i < D/2, F32 product as HF);
+ * (x_i, x_{i+D/2}) ← (x_i cos − x_{i+D/2} sin, x_{i+D/2} cos + x_i sin). inverse = 1 rotates by −angle,
+ * which is the backward (the map is orthogonal). positions: I32 (T); inv_freq: F32 (D/2). */
+MOR_API int32_t mor_rope(mor_context ctx, mor_stream stream, int64_t T, int64_t H, int64_t D, mor_buffer x,
+                         int64_t x_offset, int64_t ld, mor_buffer positions, mor_buffer inv_freq, int32_t inverse);
+
+/* Causal grouped-query attention without a T×T matrix (flash-style online softmax).
+ * q row (b,t) starts at q_offset + (b·q_len + t)·q_row_stride, head h at +h·head_dim;
+ * k/v row (b,j) at k_offset/v_offset + b·kv_batch_stride + j·kv_row_stride, kv head at +h·head_dim.
+ * Query head h reads kv head h / (q_heads / kv_heads). With causal = 1, query t sees keys
+ * j <= (kv_len − q_len) + t, so a KV cache is just kv_len > q_len.
+ * out: dense batch×q_len×q_heads×head_dim. lse (F32, batch×q_heads×q_len) is saved for backward.
+ * Gradients dq/dk/dv use the same layouts as q/k/v (offsets and strides) and are accumulated. */
+typedef struct mor_attention_dims {
+  int64_t batch, q_len, kv_len, q_heads, kv_heads, head_dim;
+  int64_t q_offset, q_row_stride;
+  int64_t k_offset, v_offset, kv_row_stride, kv_batch_stride;
+  float scale;
+  int32_t causal;
+} mor_attention_dims;
+MOR_API int32_t mor_attention_forward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims,
+                                      mor_buffer q, mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse);
+MOR_API int32_t mor_attention_backward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims,
+                                       mor_buffer q, mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse,
+                                       mor_buffer dout, mor_buffer dq, mor_buffer dk, mor_buffer dv);
+
+/* SwiGLU: out = silu(gate) ⊙ up over n elements. */
+MOR_API int32_t mor_swiglu_forward(mor_context ctx, mor_stream stream, int64_t n, mor_buffer gate, mor_buffer up,
+                                   mor_buffer out);
+MOR_API int32_t mor_swiglu_backward(mor_context ctx, mor_stream stream, int64_t n, mor_buffer gate, mor_buffer up,
+                                    mor_buffer dout, mor_buffer dgate, mor_buffer dup);
+
+/* Embedding lookup: out[t] = table[ids[t]] (table V×C, F32 or BF16; ids I32 in [0, V)). */
+MOR_API int32_t mor_embedding_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, int64_t V,
+                                      mor_buffer ids, mor_buffer table, mor_buffer out);
+/* dtable[ids[t]] += dout[t], deterministic (fixed order over t for every row). */
+MOR_API int32_t mor_embedding_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, int64_t V,
+                                       mor_buffer ids, mor_buffer dout, mor_buffer dtable);
+
+/* Cross-entropy over rows of logits (T×V, F32): losses[t] = logsumexp(logits[t]) − logits[t, target[t]],
+ * 0 where target == ignore_index. When grad_scale != 0, logits is overwritten IN PLACE with
+ * grad_scale·(softmax − onehot) (a zero row where ignored): the fused, chunkable LM-head step. */
+MOR_API int32_t mor_cross_entropy(mor_context ctx, mor_stream stream, int64_t T, int64_t V, mor_buffer logits,
+                                  mor_buffer targets, int32_t ignore_index, mor_buffer losses, float grad_scale);
+
+/* AdamW (decoupled weight decay, bias-corrected), fused over n elements; grads are multiplied by
+ * grad_scale first (clipping and accumulation averaging fold in here). step counts from 1. */
+typedef struct mor_adamw_params {
+  float lr, beta1, beta2, eps, weight_decay, grad_scale;
+  int64_t step;
+} mor_adamw_params;
+MOR_API int32_t mor_adamw_step(mor_context ctx, mor_stream stream, int64_t n, mor_buffer params, mor_buffer grads,
+                               mor_buffer m, mor_buffer v, const mor_adamw_params* hp);
+
+/* Σ x² over n elements (F32), deterministic, returned to the host as a double (synchronous).
+ * NaN/Inf in x propagate: this doubles as the non-finite gradient check. */
+MOR_API int32_t mor_sum_squares(mor_context ctx, mor_stream stream, int64_t n, mor_buffer x, int64_t x_offset,
+                                double* out);
+/* y += alpha·x and x *= alpha, over n F32 elements from the given offsets. */
+MOR_API int32_t mor_axpy(mor_context ctx, mor_stream stream, int64_t n, float alpha, mor_buffer x, int64_t x_offset,
+                         mor_buffer y, int64_t y_offset);
+MOR_API int32_t mor_scale(mor_context ctx, mor_stream stream, int64_t n, float alpha, mor_buffer x, int64_t x_offset);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,19 @@ struct GemmArgs {
 // The gated rank-expansion shared by MoR and MoE-LoRA (MOR.md §2). hz is T×(R+N) with
 // R = r (MoR: one h shared by all experts) or R = N·r (MoE-LoRA: expert i owns columns i·r..i·r+r-1).
 // omega_a (N×r) is null for MoE-LoRA, meaning all ones.
+// Attention geometry with raw pointers already offset (see mor_attention_dims in mor.h).
+struct AttentionArgs {
+  int64_t batch, q_len, kv_len, q_heads, kv_heads, head_dim;
+  int64_t q_row_stride, kv_row_stride, kv_batch_stride;
+  float scale;
+  bool causal;
+};
+
+struct AdamWArgs {
+  float lr, beta1, beta2, eps, weight_decay, grad_scale;
+  int64_t step;
+};
+
 struct GateShape {
   int64_t T = 0, N = 0, r = 0;
   bool h_shared = true;
@@ -96,6 +109,35 @@ class Backend {
   // du[t,j] = dy[t,j]·m_j/n_j;  dm_j += Σ_t dy[t,j]·u[t,j] / n_j (fixed order over t).
   virtual void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u,
                                    const float* dy, float* du, float* dm, NativeStream s) = 0;
+
+  // ---- transformer ops (F32 activations; every backward accumulates). The defaults report
+  // MOR_ERR_NOT_SUPPORTED so a backend can be brought up op by op; both shipped backends override
+  // all of them. ----
+  virtual void rmsnorm_forward(int64_t T, int64_t C, float eps, const float* x, const float* w, float* y, float* rstd,
+                               NativeStream s);
+  virtual void rmsnorm_backward(int64_t T, int64_t C, const float* x, const float* w, const float* rstd,
+                                const float* dy, float* dx, float* dw, NativeStream s);
+  virtual void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* positions,
+                    const float* inv_freq, bool inverse, NativeStream s);
+  virtual void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
+                                 float* lse, NativeStream s);
+  virtual void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v,
+                                  const float* out, const float* lse, const float* dout, float* dq, float* dk,
+                                  float* dv, NativeStream s);
+  virtual void swiglu_forward(int64_t n, const float* gate, const float* up, float* out, NativeStream s);
+  virtual void swiglu_backward(int64_t n, const float* gate, const float* up, const float* dout, float* dgate,
+                               float* dup, NativeStream s);
+  virtual void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type,
+                                 float* out, NativeStream s);
+  virtual void embedding_backward(int64_t T, int64_t C, int64_t V, const int32_t* ids, const float* dout,
+                                  float* dtable, NativeStream s);
+  virtual void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, int32_t ignore_index,
+                             float* losses, float grad_scale, NativeStream s);
+  virtual void adamw(int64_t n, float* params, const float* grads, float* m, float* v, const AdamWArgs& hp,
+                     NativeStream s);
+  virtual double sum_squares(int64_t n, const float* x, NativeStream s);  // synchronous
+  virtual void axpy(int64_t n, float alpha, const float* x, float* y, NativeStream s);
+  virtual void scale(int64_t n, float alpha, float* x, NativeStream s);
 };
 
 }  // namespace mor

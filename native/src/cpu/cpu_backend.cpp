@@ -81,6 +81,54 @@ class CpuBackend final : public Backend {
     cpu::dora_scale_backward(T, d_out, m, norm, u, dy, du, dm);
   }
 
+  void rmsnorm_forward(int64_t T, int64_t C, float eps, const float* x, const float* w, float* y, float* rstd,
+                       NativeStream) override {
+    cpu::rmsnorm_forward(T, C, eps, x, w, y, rstd);
+  }
+  void rmsnorm_backward(int64_t T, int64_t C, const float* x, const float* w, const float* rstd, const float* dy,
+                        float* dx, float* dw, NativeStream) override {
+    cpu::rmsnorm_backward(T, C, x, w, rstd, dy, dx, dw);
+  }
+  void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* positions, const float* inv_freq,
+            bool inverse, NativeStream) override {
+    cpu::rope(T, H, D, x, ld, positions, inv_freq, inverse);
+  }
+  void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
+                         float* lse, NativeStream) override {
+    cpu::attention_forward(a, q, k, v, out, lse);
+  }
+  void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
+                          const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                          NativeStream) override {
+    cpu::attention_backward(a, q, k, v, out, lse, dout, dq, dk, dv);
+  }
+  void swiglu_forward(int64_t n, const float* gate, const float* up, float* out, NativeStream) override {
+    cpu::swiglu_forward(n, gate, up, out);
+  }
+  void swiglu_backward(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup,
+                       NativeStream) override {
+    cpu::swiglu_backward(n, gate, up, dout, dgate, dup);
+  }
+  void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type, float* out,
+                         NativeStream) override {
+    cpu::embedding_forward(T, C, ids, table, table_type, out);
+  }
+  void embedding_backward(int64_t T, int64_t C, int64_t, const int32_t* ids, const float* dout, float* dtable,
+                          NativeStream) override {
+    cpu::embedding_backward(T, C, ids, dout, dtable);
+  }
+  void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, int32_t ignore_index, float* losses,
+                     float grad_scale, NativeStream) override {
+    cpu::cross_entropy(T, V, logits, targets, ignore_index, losses, grad_scale);
+  }
+  void adamw(int64_t n, float* params, const float* grads, float* m, float* v, const AdamWArgs& hp,
+             NativeStream) override {
+    cpu::adamw(n, params, grads, m, v, hp);
+  }
+  double sum_squares(int64_t n, const float* x, NativeStream) override { return cpu::sum_squares(n, x); }
+  void axpy(int64_t n, float alpha, const float* x, float* y, NativeStream) override { cpu::axpy(n, alpha, x, y); }
+  void scale(int64_t n, float alpha, float* x, NativeStream) override { cpu::scale(n, alpha, x); }
+
  private:
   char default_token_ = 0;
 };

@@ -21,6 +21,25 @@ void dora_scale_forward(int64_t T, int64_t d_out, const float* m, const float* n
 void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u, const float* dy,
                          float* du, float* dm);
 
+void rmsnorm_forward(int64_t T, int64_t C, float eps, const float* x, const float* w, float* y, float* rstd);
+void rmsnorm_backward(int64_t T, int64_t C, const float* x, const float* w, const float* rstd, const float* dy,
+                      float* dx, float* dw);
+void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* positions, const float* inv_freq,
+          bool inverse);
+void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out, float* lse);
+void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv);
+void swiglu_forward(int64_t n, const float* gate, const float* up, float* out);
+void swiglu_backward(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup);
+void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type, float* out);
+void embedding_backward(int64_t T, int64_t C, const int32_t* ids, const float* dout, float* dtable);
+void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, int32_t ignore_index, float* losses,
+                   float grad_scale);
+void adamw(int64_t n, float* p, const float* g, float* m, float* v, const AdamWArgs& hp);
+double sum_squares(int64_t n, const float* x);
+void axpy(int64_t n, float alpha, const float* x, float* y);
+void scale(int64_t n, float alpha, float* x);
+
 void fill(void* dst, mor_dtype t, int64_t count, double value);
 void cast(void* dst, mor_dtype dst_type, const void* src, mor_dtype src_type, int64_t count);
 

@@ -1,0 +1,242 @@
+// CPU transformer ops: the readable reference for the CUDA kernels. Every reduction runs in an order
+// fixed by the data shape (never by the thread count), so results are bit-identical run to run.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common/float16.h"
+#include "core/error.h"
+#include "cpu/cpu_backend.h"
+
+namespace mor::cpu {
+
+namespace {
+constexpr int64_t kTokenChunk = 64;    // rows per partial sum in two-phase column reductions
+constexpr int64_t kReduceChunk = 4096;  // elements per partial sum in sum_squares
+
+float dot(const float* a, const float* b, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+}  // namespace
+
+void rmsnorm_forward(int64_t T, int64_t C, float eps, const float* x, const float* w, float* y, float* rstd) {
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t) {
+    const float* xt = x + t * C;
+    const float r = 1.0f / std::sqrt(dot(xt, xt, C) / static_cast<float>(C) + eps);
+    rstd[t] = r;
+    for (int64_t c = 0; c < C; ++c) y[t * C + c] = xt[c] * r * w[c];
+  }
+}
+
+void rmsnorm_backward(int64_t T, int64_t C, const float* x, const float* w, const float* rstd, const float* dy,
+                      float* dx, float* dw) {
+  const int64_t chunks = (T + kTokenChunk - 1) / kTokenChunk;
+  std::vector<float> partial(dw ? static_cast<size_t>(chunks * C) : 0, 0.0f);
+#pragma omp parallel for schedule(static)
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    for (int64_t t = ch * kTokenChunk; t < std::min(T, (ch + 1) * kTokenChunk); ++t) {
+      const float *xt = x + t * C, *dyt = dy + t * C;
+      const float r = rstd[t];
+      float wdx = 0.0f;  // Σ_c w_c dy_c x_c
+      for (int64_t c = 0; c < C; ++c) wdx += w[c] * dyt[c] * xt[c];
+      const float k = wdx * r * r * r / static_cast<float>(C);
+      for (int64_t c = 0; c < C; ++c) dx[t * C + c] += w[c] * dyt[c] * r - xt[c] * k;
+      if (dw)
+        for (int64_t c = 0; c < C; ++c) partial[ch * C + c] += dyt[c] * xt[c] * r;
+    }
+  }
+  if (dw)
+    for (int64_t ch = 0; ch < chunks; ++ch)
+      for (int64_t c = 0; c < C; ++c) dw[c] += partial[ch * C + c];
+}
+
+void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* positions, const float* inv_freq,
+          bool inverse) {
+  const int64_t half = D / 2;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) {
+      // F32 product as HF computes freqs; cos/sin in double so large positions stay accurate.
+      const float angle = static_cast<float>(positions[t]) * inv_freq[i];
+      cs[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+      sn[i] = static_cast<float>(std::sin(static_cast<double>(angle))) * (inverse ? -1.0f : 1.0f);
+    }
+    for (int64_t h = 0; h < H; ++h) {
+      float* v = x + t * ld + h * D;
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = v[i], b = v[i + half];
+        v[i] = a * cs[i] - b * sn[i];
+        v[i + half] = b * cs[i] + a * sn[i];
+      }
+    }
+  }
+}
+
+void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
+                       float* lse) {
+  const int64_t D = a.head_dim, group = a.q_heads / a.kv_heads;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t b = 0; b < a.batch; ++b)
+    for (int64_t h = 0; h < a.q_heads; ++h) {
+      std::vector<float> acc(static_cast<size_t>(D));
+      const int64_t kvh = h / group;
+      for (int64_t t = 0; t < a.q_len; ++t) {
+        const float* qt = q + (b * a.q_len + t) * a.q_row_stride + h * D;
+        const int64_t last = a.causal ? (a.kv_len - a.q_len + t) : (a.kv_len - 1);
+        float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        for (int64_t j = 0; j <= last; ++j) {  // online softmax: one pass, no T×T matrix
+          const float* kj = k + b * a.kv_batch_stride + j * a.kv_row_stride + kvh * D;
+          const float* vj = v + b * a.kv_batch_stride + j * a.kv_row_stride + kvh * D;
+          const float s = a.scale * dot(qt, kj, D);
+          if (s > m) {
+            const float corr = std::exp(m - s);
+            for (int64_t d = 0; d < D; ++d) acc[d] *= corr;
+            l *= corr;
+            m = s;
+          }
+          const float p = std::exp(s - m);
+          l += p;
+          for (int64_t d = 0; d < D; ++d) acc[d] += p * vj[d];
+        }
+        float* ot = out + ((b * a.q_len + t) * a.q_heads + h) * D;
+        for (int64_t d = 0; d < D; ++d) ot[d] = acc[d] / l;
+        lse[(b * a.q_heads + h) * a.q_len + t] = m + std::log(l);
+      }
+    }
+}
+
+void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  const int64_t D = a.head_dim, group = a.q_heads / a.kv_heads;
+  // One task per (batch, kv head): it owns that head's dk/dv rows, so no two threads write the same
+  // element and the summation order is fixed.
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t b = 0; b < a.batch; ++b)
+    for (int64_t kvh = 0; kvh < a.kv_heads; ++kvh)
+      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h)
+        for (int64_t t = 0; t < a.q_len; ++t) {
+          const int64_t qrow = (b * a.q_len + t) * a.q_row_stride + h * D;
+          const float* qt = q + qrow;
+          const float* ot = out + ((b * a.q_len + t) * a.q_heads + h) * D;
+          const float* dot_ = dout + ((b * a.q_len + t) * a.q_heads + h) * D;
+          const float L = lse[(b * a.q_heads + h) * a.q_len + t];
+          const float Di = dot(dot_, ot, D);
+          const int64_t last = a.causal ? (a.kv_len - a.q_len + t) : (a.kv_len - 1);
+          for (int64_t j = 0; j <= last; ++j) {
+            const int64_t kvrow = b * a.kv_batch_stride + j * a.kv_row_stride + kvh * D;
+            const float p = std::exp(a.scale * dot(qt, k + kvrow, D) - L);
+            const float ds = p * (dot(dot_, v + kvrow, D) - Di) * a.scale;
+            for (int64_t d = 0; d < D; ++d) {
+              dq[qrow + d] += ds * k[kvrow + d];
+              dk[kvrow + d] += ds * qt[d];
+              dv[kvrow + d] += p * dot_[d];
+            }
+          }
+        }
+}
+
+void swiglu_forward(int64_t n, const float* gate, const float* up, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void swiglu_backward(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float sig = 1.0f / (1.0f + std::exp(-gate[i]));
+    const float silu = gate[i] * sig;
+    dup[i] += dout[i] * silu;
+    dgate[i] += dout[i] * up[i] * sig * (1.0f + gate[i] * (1.0f - sig));
+  }
+}
+
+void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t row = ids[t];
+    for (int64_t c = 0; c < C; ++c)
+      out[t * C + c] = table_type == MOR_DTYPE_BF16 ? bf16_to_f32(static_cast<const uint16_t*>(table)[row * C + c])
+                                                    : static_cast<const float*>(table)[row * C + c];
+  }
+}
+
+void embedding_backward(int64_t T, int64_t C, const int32_t* ids, const float* dout, float* dtable) {
+  // Threads split the columns; each walks the tokens in order: deterministic, no atomics.
+#pragma omp parallel for schedule(static)
+  for (int64_t c0 = 0; c0 < C; c0 += 64) {
+    const int64_t c1 = std::min(C, c0 + 64);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t c = c0; c < c1; ++c) dtable[static_cast<int64_t>(ids[t]) * C + c] += dout[t * C + c];
+  }
+}
+
+void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, int32_t ignore_index, float* losses,
+                   float grad_scale) {
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t) {
+    float* row = logits + t * V;
+    const int32_t target = targets[t];
+    if (target == ignore_index) {
+      losses[t] = 0.0f;
+      if (grad_scale != 0.0f) std::fill(row, row + V, 0.0f);
+      continue;
+    }
+    float mx = row[0];
+    for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
+    double sum = 0.0;
+    for (int64_t j = 0; j < V; ++j) sum += std::exp(static_cast<double>(row[j] - mx));
+    const float lse = mx + static_cast<float>(std::log(sum));
+    losses[t] = lse - row[target];
+    if (grad_scale != 0.0f) {
+      for (int64_t j = 0; j < V; ++j) row[j] = grad_scale * std::exp(row[j] - lse);
+      row[target] -= grad_scale;
+    }
+  }
+}
+
+void adamw(int64_t n, float* p, const float* g, float* m, float* v, const AdamWArgs& hp) {
+  const float bc1 = 1.0f - static_cast<float>(std::pow(static_cast<double>(hp.beta1), static_cast<double>(hp.step)));
+  const float bc2 = 1.0f - static_cast<float>(std::pow(static_cast<double>(hp.beta2), static_cast<double>(hp.step)));
+  const float decay = 1.0f - hp.lr * hp.weight_decay;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * hp.grad_scale;
+    m[i] = hp.beta1 * m[i] + (1.0f - hp.beta1) * gi;
+    v[i] = hp.beta2 * v[i] + (1.0f - hp.beta2) * gi * gi;
+    const float mhat = m[i] / bc1, vhat = v[i] / bc2;
+    p[i] = p[i] * decay - hp.lr * mhat / (std::sqrt(vhat) + hp.eps);  // PyTorch AdamW order
+  }
+}
+
+double sum_squares(int64_t n, const float* x) {
+  const int64_t chunks = (n + kReduceChunk - 1) / kReduceChunk;
+  std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double s = 0.0;
+    for (int64_t i = c * kReduceChunk; i < std::min(n, (c + 1) * kReduceChunk); ++i)
+      s += static_cast<double>(x[i]) * x[i];
+    partial[c] = s;
+  }
+  double total = 0.0;
+  for (double s : partial) total += s;
+  return total;
+}
+
+void axpy(int64_t n, float alpha, const float* x, float* y) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void scale(int64_t n, float alpha, float* x) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
+}
+
+}  // namespace mor::cpu
