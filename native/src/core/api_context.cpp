@@ -4,12 +4,10 @@
 
 #include "core/abi_guard.h"
 #include "core/handles.h"
+#include "cpu/cpu_blas.h"
 
 #ifndef MOR_VERSION_STRING
 #define MOR_VERSION_STRING "0.0.0"
-#endif
-#ifndef MOR_CPU_BLAS_NAME
-#define MOR_CPU_BLAS_NAME "builtin"
 #endif
 
 namespace mor {
@@ -64,7 +62,7 @@ MOR_API int32_t mor_build_info(const char** out) {
   return abi_guard([&] {
     require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");
     static const std::string info = std::string("mor ") + MOR_VERSION_STRING + "; abi " +
-                                    std::to_string(MOR_ABI_VERSION) + "; cpu: " + MOR_CPU_BLAS_NAME +
+                                    std::to_string(MOR_ABI_VERSION) + "; cpu: " + cpu::cpu_blas().description +
                                     "; cuda: " + cuda_build_info();
     *out = info.c_str();
   });

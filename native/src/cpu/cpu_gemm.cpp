@@ -1,7 +1,7 @@
-// CPU GEMM: row-major over CBLAS (OpenBLAS when present, with its native BF16 sbgemm), or a
-// built-in OpenMP kernel when the library is built without BLAS (MOR_BLAS=BUILTIN, MinGW, or a
-// machine without one). 16-bit operands follow mor.h: a mixed F32×16-bit product first rounds the
-// F32 operand to the 16-bit type, so CPU and CUDA multiply the same numbers.
+// CPU GEMM: row-major over the CBLAS found at run time (cpu_blas.h: OpenBLAS with its native BF16
+// sbgemm when present), or a built-in OpenMP kernel when there is none. 16-bit operands follow
+// mor.h: a mixed F32×16-bit product first rounds the F32 operand to the 16-bit type, so CPU and CUDA
+// multiply the same numbers.
 #include <algorithm>
 #include <climits>
 #include <string>
@@ -10,10 +10,7 @@
 #include "common/float16.h"
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
-
-#if defined(MOR_HAVE_CBLAS)
-#include <cblas.h>
-#endif
+#include "cpu/cpu_blas.h"
 
 namespace mor::cpu {
 
@@ -51,29 +48,28 @@ std::vector<float> to_f32(const Stored& s, mor_dtype round_to) {
   return out;
 }
 
-#if defined(MOR_HAVE_SBGEMM)
-std::vector<bfloat16> to_bf16(const Stored& s) {
-  std::vector<bfloat16> out(static_cast<size_t>(s.rows * s.cols));
+std::vector<unsigned short> to_bf16(const Stored& s) {
+  std::vector<unsigned short> out(static_cast<size_t>(s.rows * s.cols));
 #pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
   for (int64_t i = 0; i < s.rows; ++i)
     for (int64_t j = 0; j < s.cols; ++j) {
       const int64_t src = i * s.ld + j;
       uint16_t bits = s.t == MOR_DTYPE_BF16 ? static_cast<const uint16_t*>(s.p)[src]
                                             : f32_to_bf16(load(s.p, s.t, src));
-      out[i * s.cols + j] = static_cast<bfloat16>(bits);
+      out[i * s.cols + j] = bits;
     }
   return out;
 }
-#endif
 
 // C[m×n] (F32, ldc) = alpha·op(A)·op(B) + beta·C for dense F32 operands.
 void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-#if defined(MOR_HAVE_CBLAS)
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
-              c, static_cast<int>(ldc));
-#else
+  if (const SgemmFn sgemm = cpu_blas().sgemm) {
+    sgemm(kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans, tb ? kCblasTrans : kCblasNoTrans, static_cast<int>(m),
+          static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
+          static_cast<int>(ldc));
+    return;
+  }
   // Built-in: pack op(B) as k×n rows so the inner loop streams contiguous memory and vectorises.
   std::vector<float> bp(static_cast<size_t>(k * n));
   for (int64_t p = 0; p < k; ++p)
@@ -93,7 +89,6 @@ void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
       for (int64_t j = 0; j < n; ++j) crow[j] = alpha * row[j] + (beta == 0.0f ? 0.0f : beta * crow[j]);
     }
   }
-#endif
 }
 
 void check_int_range(const GemmArgs& g) {
@@ -113,21 +108,20 @@ void gemm_one(const GemmArgs& g, const void* a, const void* b, float* c, int64_t
   const mor_dtype narrow_type = g.a_type != MOR_DTYPE_F32 ? g.a_type : g.b_type;
   const Stored sa{a, g.a_type, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda};
   const Stored sb{b, g.b_type, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb};
-#if defined(MOR_HAVE_SBGEMM)
-  if (narrow_type == MOR_DTYPE_BF16) {
+  const SbgemmFn sbgemm = cpu_blas().sbgemm;
+  if (sbgemm != nullptr && narrow_type == MOR_DTYPE_BF16) {
     // A BF16 operand is used in place; only the F32 one is rounded into a temporary.
-    std::vector<bfloat16> ta16, tb16;
-    const bfloat16* pa = static_cast<const bfloat16*>(a);
-    const bfloat16* pb = static_cast<const bfloat16*>(b);
+    std::vector<unsigned short> ta16, tb16;
+    const auto* pa = static_cast<const unsigned short*>(a);
+    const auto* pb = static_cast<const unsigned short*>(b);
     int64_t lda = g.lda, ldb = g.ldb;
     if (g.a_type != MOR_DTYPE_BF16) ta16 = to_bf16(sa), pa = ta16.data(), lda = sa.cols;
     if (g.b_type != MOR_DTYPE_BF16) tb16 = to_bf16(sb), pb = tb16.data(), ldb = sb.cols;
-    cblas_sbgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans,
-                 static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), g.alpha, pa,
-                 static_cast<int>(lda), pb, static_cast<int>(ldb), g.beta, c, static_cast<int>(ldc));
+    sbgemm(kCblasRowMajor, g.trans_a ? kCblasTrans : kCblasNoTrans, g.trans_b ? kCblasTrans : kCblasNoTrans,
+           static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), g.alpha, pa, static_cast<int>(lda), pb,
+           static_cast<int>(ldb), g.beta, c, static_cast<int>(ldc));
     return;
   }
-#endif
   const std::vector<float> fa = to_f32(sa, narrow_type);
   const std::vector<float> fb = to_f32(sb, narrow_type);
   sgemm_f32(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, fa.data(), sa.cols, fb.data(), sb.cols, g.beta, c, ldc);

@@ -78,6 +78,20 @@ unsigned row_blocks(int64_t rows) { return static_cast<unsigned>(std::min<int64_
 
 }  // namespace
 
+void check_kernel_image(int32_t device) {
+  cudaFuncAttributes attr;
+  const cudaError_t e = cudaFuncGetAttributes(&attr, fill_kernel<uint32_t>);
+  if (e == cudaSuccess) return;
+  cudaGetLastError();
+  int major = 0, minor = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+  cudaGetLastError();
+  fail(MOR_ERR_NO_DEVICE, "CUDA device " + std::to_string(device) + " (compute capability " + std::to_string(major) +
+                              "." + std::to_string(minor) + ") cannot run this build's kernels: " +
+                              cudaGetErrorString(e) + " (see `mor_build_info` for the compiled architectures)");
+}
+
 void fill_pattern(const Launch& l, void* dst, size_t elem_size, uint64_t pattern, int64_t count) {
   if (count <= 0) return;
   const unsigned blocks = grid_stride_blocks(count);

@@ -17,6 +17,9 @@
 namespace mor::cuda {
 
 // ---- elementwise.cu ----
+// Throws MOR_ERR_NO_DEVICE when this build holds no kernel image the device can run (a GPU older
+// than the oldest compiled architecture), so that shows at context creation, not at the first op.
+void check_kernel_image(int32_t device);
 // Writes `count` copies of the low `elem_size` (2, 4 or 8) bytes of `pattern`.
 void fill_pattern(const Launch& l, void* dst, size_t elem_size, uint64_t pattern, int64_t count);
 // F32/F16/BF16 in any direction (not same-type: the caller copies), round to nearest even.

@@ -4,6 +4,9 @@
 
 #if defined(_WIN32)
 #include <malloc.h>
+#include <windows.h>
+#else
+#include <dlfcn.h>
 #endif
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(_MSC_VER)
 #include <cpuid.h>
@@ -50,12 +53,37 @@ bool cpuid7(unsigned subleaf, unsigned reg_index, unsigned bit) {
 }
 }  // namespace
 
+bool cpu_has_avx2() { return cpuid7(0, 1, 5); }
 bool cpu_has_avx512f() { return cpuid7(0, 1, 16); }
 bool cpu_has_avx512_bf16() { return cpuid7(1, 0, 5); }
 
 std::string getenv_string(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
+}
+
+void setenv_string(const char* name, const char* value) {
+#if defined(_WIN32)
+  _putenv_s(name, value);
+#else
+  setenv(name, value, 1);
+#endif
+}
+
+void* open_library(const char* name) {
+#if defined(_WIN32)
+  return reinterpret_cast<void*>(LoadLibraryA(name));
+#else
+  return dlopen(name, RTLD_NOW | RTLD_LOCAL);
+#endif
+}
+
+void* library_symbol(void* library, const char* name) {
+#if defined(_WIN32)
+  return reinterpret_cast<void*>(GetProcAddress(static_cast<HMODULE>(library), name));
+#else
+  return dlsym(library, name);
+#endif
 }
 
 }  // namespace mor::platform

@@ -1,0 +1,77 @@
+#include "cpu/cpu_blas.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "platform/platform.h"
+
+namespace mor::cpu {
+
+namespace {
+
+std::vector<std::string> candidate_libraries() {
+#if defined(_WIN32)
+  return {"libopenblas.dll", "openblas.dll"};
+#elif defined(__APPLE__)
+  return {"libopenblas.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+          "/usr/local/opt/openblas/lib/libopenblas.dylib",
+          "/System/Library/Frameworks/Accelerate.framework/Accelerate"};
+#else
+  // Debian/Ubuntu install OpenBLAS as libopenblas.so.0; libblas.so.3 (any alternative) exports CBLAS too.
+  return {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libcblas.so.3", "libblas.so.3"};
+#endif
+}
+
+// The OpenBLAS kernel family for the features this CPU reports, when the user has not chosen one.
+void choose_openblas_core() {
+  if (!platform::getenv_string("OPENBLAS_CORETYPE").empty()) return;
+  const char* core = nullptr;
+  if (platform::cpu_has_avx512_bf16())
+    core = "Cooperlake";
+  else if (platform::cpu_has_avx512f())
+    core = "SkylakeX";
+  else if (platform::cpu_has_avx2())
+    core = "Haswell";
+  if (core != nullptr) platform::setenv_string("OPENBLAS_CORETYPE", core);
+}
+
+CpuBlas load() {
+  CpuBlas blas;
+  blas.description = "builtin";
+#if defined(MOR_BLAS_BUILTIN_ONLY)
+  return blas;
+#else
+  const std::string forced = platform::getenv_string("MOR_BLAS_LIBRARY");
+  if (forced == "builtin") return blas;
+  choose_openblas_core();
+  std::vector<std::string> names = forced.empty() ? candidate_libraries() : std::vector<std::string>{forced};
+  for (const auto& name : names) {
+    void* lib = platform::open_library(name.c_str());
+    if (lib == nullptr) continue;
+    auto sgemm = reinterpret_cast<SgemmFn>(platform::library_symbol(lib, "cblas_sgemm"));
+    if (sgemm == nullptr) continue;  // a Fortran-only BLAS: keep looking (never unloaded; harmless)
+    blas.sgemm = sgemm;
+    blas.sbgemm = reinterpret_cast<SbgemmFn>(platform::library_symbol(lib, "cblas_sbgemm"));
+    using ConfigFn = const char* (*)();
+    auto config = reinterpret_cast<ConfigFn>(platform::library_symbol(lib, "openblas_get_config"));
+    auto corename = reinterpret_cast<ConfigFn>(platform::library_symbol(lib, "openblas_get_corename"));
+    blas.description = name;
+    if (config != nullptr) blas.description += std::string(" [") + config() + "]";
+    if (corename != nullptr) blas.description += std::string(" core ") + corename();
+    return blas;
+  }
+  return blas;
+#endif
+}
+
+}  // namespace
+
+const CpuBlas& cpu_blas() {
+  static std::once_flag once;
+  static CpuBlas blas;
+  std::call_once(once, [] { blas = load(); });
+  return blas;
+}
+
+}  // namespace mor::cpu
