@@ -66,8 +66,8 @@ int32_t cuda_device_count(std::string* why_zero) {
   if (e != cudaSuccess) {
     cudaGetLastError();
     if (why_zero)
-      *why_zero = std::string("CUDA is not available: ") + cudaGetErrorString(e) + " (cudaGetDeviceCount: " +
-                  cudaGetErrorName(e) + ")";
+      *why_zero = std::string("CUDA is not available: ") + cudaGetErrorString(e) +
+                  " (cudaGetDeviceCount: " + cudaGetErrorName(e) + ")";
     return 0;
   }
   if (n == 0 && why_zero) *why_zero = "the CUDA driver reports no device (check CUDA_VISIBLE_DEVICES)";
@@ -272,11 +272,20 @@ void CudaBackend::fill(void* dst, mor_dtype t, int64_t count, double value, Nati
       pattern = u, size = 4;
       break;
     }
-    case MOR_DTYPE_BF16: pattern = f32_to_bf16(static_cast<float>(value)), size = 2; break;
-    case MOR_DTYPE_F16: pattern = f32_to_f16(static_cast<float>(value)), size = 2; break;
-    case MOR_DTYPE_I32: pattern = static_cast<uint32_t>(static_cast<int32_t>(value)), size = 4; break;
-    case MOR_DTYPE_I64: pattern = static_cast<uint64_t>(static_cast<int64_t>(value)), size = 8; break;
-    default: fail(MOR_ERR_DTYPE, "fill: unknown dtype");
+    case MOR_DTYPE_BF16:
+      pattern = f32_to_bf16(static_cast<float>(value)), size = 2;
+      break;
+    case MOR_DTYPE_F16:
+      pattern = f32_to_f16(static_cast<float>(value)), size = 2;
+      break;
+    case MOR_DTYPE_I32:
+      pattern = static_cast<uint32_t>(static_cast<int32_t>(value)), size = 4;
+      break;
+    case MOR_DTYPE_I64:
+      pattern = static_cast<uint64_t>(static_cast<int64_t>(value)), size = 8;
+      break;
+    default:
+      fail(MOR_ERR_DTYPE, "fill: unknown dtype");
   }
   const cudaStream_t s = stream_of(ns);
   if (pattern == 0) {
@@ -308,8 +317,7 @@ void CudaBackend::gate_backward(const GateShape& sh, const float* hz, const floa
                                 const float* dp, float* dhz, float* domega_a, NativeStream ns) {
   const cudaStream_t s = stream_of(ns);
   float* partial = nullptr;
-  if (domega_a != nullptr && sh.T > 0)
-    partial = static_cast<float*>(scratch(s, gate_backward_scratch_bytes(sh)));
+  if (domega_a != nullptr && sh.T > 0) partial = static_cast<float*>(scratch(s, gate_backward_scratch_bytes(sh)));
   cuda::gate_backward(launch(s), sh, hz, g, omega_a, dp, dhz, domega_a, partial);
 }
 
@@ -318,13 +326,12 @@ void CudaBackend::build_q(int64_t d_out, int64_t r, int64_t N, const float* b, c
   cuda::build_q(launch(stream_of(s)), d_out, r, N, b, omega_b, q);
 }
 
-void CudaBackend::reduce_dq(int64_t d_out, int64_t r, int64_t N, const float* dq, const float* b,
-                            const float* omega_b, float* db, float* domega_b, NativeStream s) {
+void CudaBackend::reduce_dq(int64_t d_out, int64_t r, int64_t N, const float* dq, const float* b, const float* omega_b,
+                            float* db, float* domega_b, NativeStream s) {
   cuda::reduce_dq(launch(stream_of(s)), d_out, r, N, dq, b, omega_b, db, domega_b);
 }
 
-void CudaBackend::row_norm2(int64_t rows, int64_t cols, const void* w, mor_dtype w_type, float* out,
-                            NativeStream s) {
+void CudaBackend::row_norm2(int64_t rows, int64_t cols, const void* w, mor_dtype w_type, float* out, NativeStream s) {
   cuda::row_norm2(launch(stream_of(s)), rows, cols, w, w_type, out);
 }
 

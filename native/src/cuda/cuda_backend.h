@@ -43,8 +43,7 @@ class CudaBackend final : public Backend {
   void copy_to_host(void* host, const void* src, size_t bytes, NativeStream s) override;
   void copy_on_device(void* dst, const void* src, size_t bytes, NativeStream s) override;
   void fill(void* dst, mor_dtype t, int64_t count, double value, NativeStream s) override;
-  void cast(void* dst, mor_dtype dst_type, const void* src, mor_dtype src_type, int64_t count,
-            NativeStream s) override;
+  void cast(void* dst, mor_dtype dst_type, const void* src, mor_dtype src_type, int64_t count, NativeStream s) override;
 
   void gemm(const GemmArgs& g, NativeStream s) override;  // cuda_gemm.cpp
 
@@ -61,8 +60,8 @@ class CudaBackend final : public Backend {
                  const float* gram, float* norm, NativeStream s) override;
   void dora_scale_forward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u, float* y,
                           NativeStream s) override;
-  void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u,
-                           const float* dy, float* du, float* dm, NativeStream s) override;
+  void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u, const float* dy,
+                           float* du, float* dm, NativeStream s) override;
 
  private:
   struct StreamResources {
@@ -71,9 +70,7 @@ class CudaBackend final : public Backend {
     size_t scratch_bytes = 0;
   };
 
-  cudaStream_t stream_of(NativeStream s) const {
-    return s != nullptr ? static_cast<cudaStream_t>(s) : default_stream_;
-  }
+  cudaStream_t stream_of(NativeStream s) const { return s != nullptr ? static_cast<cudaStream_t>(s) : default_stream_; }
   Launch launch(cudaStream_t s) const { return Launch{s, sync_launch_}; }
   // Both need mu_ held.
   StreamResources& resources_locked(cudaStream_t s);

@@ -28,24 +28,33 @@ inline void check(cudaError_t e, const char* what) {
 // cublasGetStatusString exists only from cuBLAS 11.4; our own table works with every version.
 inline const char* cublas_status_name(cublasStatus_t s) {
   switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    default: return "unknown cuBLAS status";
+    case CUBLAS_STATUS_SUCCESS:
+      return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+      return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+      return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+      return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR:
+      return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+      return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+      return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default:
+      return "unknown cuBLAS status";
   }
 }
 
 inline void check(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS)
-    fail(MOR_ERR_CUBLAS, std::string(what) + " failed: " + cublas_status_name(s) + " (" +
-                             std::to_string(static_cast<int>(s)) + ")");
+    fail(MOR_ERR_CUBLAS,
+         std::string(what) + " failed: " + cublas_status_name(s) + " (" + std::to_string(static_cast<int>(s)) + ")");
 }
 
 // Where and how a launcher queues its kernels.
@@ -67,7 +76,8 @@ struct Launch {
 // indices are checked here so that an oversized request is an error, never a wrapped index.
 inline int checked_int(int64_t v, const char* what) {
   if (v < 0 || v > INT_MAX)
-    fail(MOR_ERR_NOT_SUPPORTED, std::string(what) + " = " + std::to_string(v) + " exceeds the CUDA kernels' 32-bit limit");
+    fail(MOR_ERR_NOT_SUPPORTED,
+         std::string(what) + " = " + std::to_string(v) + " exceeds the CUDA kernels' 32-bit limit");
   return static_cast<int>(v);
 }
 

@@ -13,10 +13,14 @@ namespace {
 
 cudaDataType_t data_type(mor_dtype t) {
   switch (t) {
-    case MOR_DTYPE_F32: return CUDA_R_32F;
-    case MOR_DTYPE_F16: return CUDA_R_16F;
-    case MOR_DTYPE_BF16: return CUDA_R_16BF;
-    default: fail(MOR_ERR_DTYPE, "gemm: operands must be F32, F16 or BF16");
+    case MOR_DTYPE_F32:
+      return CUDA_R_32F;
+    case MOR_DTYPE_F16:
+      return CUDA_R_16F;
+    case MOR_DTYPE_BF16:
+      return CUDA_R_16BF;
+    default:
+      fail(MOR_ERR_DTYPE, "gemm: operands must be F32, F16 or BF16");
   }
 }
 
@@ -76,9 +80,9 @@ void CudaBackend::gemm(const GemmArgs& g, NativeStream ns) {
   // cublasSetStream resets the workspace to cuBLAS's own pool: set this stream's one every call.
   check(cublasSetWorkspace(cublas_, res.cublas_workspace, cublas_workspace_bytes_), "cublasSetWorkspace");
 
-  const cublasComputeType_t compute =
-      g.allow_tf32 && a_type == MOR_DTYPE_F32 && b_type == MOR_DTYPE_F32 ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                           : CUBLAS_COMPUTE_32F;
+  const cublasComputeType_t compute = g.allow_tf32 && a_type == MOR_DTYPE_F32 && b_type == MOR_DTYPE_F32
+                                          ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                          : CUBLAS_COMPUTE_32F;
   const cublasOperation_t op_b = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;  // cuBLAS's first operand
   const cublasOperation_t op_a = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;  // cuBLAS's second operand
   const float alpha = g.alpha, beta = g.beta;
@@ -88,11 +92,10 @@ void CudaBackend::gemm(const GemmArgs& g, NativeStream ns) {
                        CUBLAS_GEMM_DEFAULT),
           "cublasGemmEx");
   } else {
-    check(cublasGemmStridedBatchedEx(cublas_, op_b, op_a, n, m, k, &alpha, b, data_type(b_type),
-                                     cublas_int(ldb, "ldb"), static_cast<long long>(stride_b), a, data_type(a_type),
-                                     cublas_int(lda, "lda"), static_cast<long long>(stride_a), &beta, g.c,
-                                     data_type(g.c_type), ldc, static_cast<long long>(g.stride_c), batch, compute,
-                                     CUBLAS_GEMM_DEFAULT),
+    check(cublasGemmStridedBatchedEx(cublas_, op_b, op_a, n, m, k, &alpha, b, data_type(b_type), cublas_int(ldb, "ldb"),
+                                     static_cast<long long>(stride_b), a, data_type(a_type), cublas_int(lda, "lda"),
+                                     static_cast<long long>(stride_a), &beta, g.c, data_type(g.c_type), ldc,
+                                     static_cast<long long>(g.stride_c), batch, compute, CUBLAS_GEMM_DEFAULT),
           "cublasGemmStridedBatchedEx");
   }
   launch(s).check("cuBLAS GEMM");

@@ -2,10 +2,9 @@
 // adapted row norm n_j, the column scaling y = (m/n)⊙u and its backward.
 // Launch shapes: one warp per row for the row reductions; 256-thread column tiles × token tiles
 // for the T×d_out scalings (float4 when d_out % 4 == 0 and the pointers are 16-byte aligned).
+#include "common/float16.h"
 #include "cuda/kernel_common.cuh"
 #include "cuda/kernels.h"
-
-#include "common/float16.h"
 
 namespace mor::cuda {
 

@@ -12,7 +12,7 @@
 
 namespace mor::cuda {
 
-constexpr int kThreads = 256;                // block size of every kernel here
+constexpr int kThreads = 256;                  // block size of every kernel here
 constexpr int kWarpsPerBlock = kThreads / 32;  // warp-per-row / warp-per-token kernels
 // Grid-stride kernels stop growing the grid here: enough blocks to fill any current GPU many
 // times over, few enough that a huge count does not launch millions of tiny blocks.

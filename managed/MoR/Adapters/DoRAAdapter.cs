@@ -1,0 +1,128 @@
+using MoR.Interop;
+using MoR.Modules;
+using MoR.Numerics;
+
+namespace MoR.Adapters;
+
+/// <summary>
+/// DoRA (Liu et al.) with PEFT's semantics: W' = m ⊙ (W + s·B·A) / ‖W + s·B·A‖_row, so
+/// y = (m / n) ⊙ (W·x + s·B·A·x) with the row norm n treated as a constant in backward (DoRA §4.3,
+/// PEFT's default). m [out] starts at ‖W‖_row, so the adapted layer starts equal to the base.
+/// </summary>
+/// <remarks>The norm is computed without forming W + s·B·A: ‖W_j‖² + 2s·B_j·(W·Aᵀ)_j + s²·B_j·(A·Aᵀ)·B_jᵀ.</remarks>
+public sealed class DoRAAdapter : ILinearAdapter
+{
+    private readonly Tensor _wNorm2;
+    private readonly Tensor _norm;
+    private readonly ActivationBuffer _h;
+    private readonly ActivationBuffer _u;
+
+    /// <summary>A fresh adapter for <paramref name="baseLayer"/> (its weight sets the initial magnitude).</summary>
+    public DoRAAdapter(Linear baseLayer, AdapterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(baseLayer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        InFeatures = baseLayer.InFeatures;
+        OutFeatures = baseLayer.OutFeatures;
+        Device device = baseLayer.Weight.Device;
+        int r = options.Rank;
+        _wNorm2 = Tensor.Empty(device, DType.F32, OutFeatures);
+        NativeCall.Check(
+            NativeMethods.mor_row_norm2(device.Context, StreamHandle.Default, OutFeatures, InFeatures,
+                baseLayer.Weight.Handle, _wNorm2.Handle),
+            "mor_row_norm2");
+        float[] m = _wNorm2.ToArray<float>();
+        for (int j = 0; j < m.Length; j++)
+        {
+            m[j] = MathF.Sqrt(m[j]);
+        }
+
+        float[] a = new float[(long)r * InFeatures];
+        AdapterParts.KaimingUniform(a, InFeatures, new SeededRandom(options.Seed));
+        A = AdapterParts.NewParameter(device, "lora_A", a, weightDecay: true, r, InFeatures);
+        B = AdapterParts.NewParameter(device, "lora_B", new float[(long)OutFeatures * r], weightDecay: true, OutFeatures, r);
+        Magnitude = AdapterParts.NewParameter(device, "lora_magnitude_vector", m, weightDecay: false, OutFeatures);
+        _norm = Tensor.Empty(device, DType.F32, OutFeatures);
+        _h = new ActivationBuffer(r);
+        _u = new ActivationBuffer(OutFeatures);
+    }
+
+    /// <inheritdoc/>
+    public AdapterKind Kind => AdapterKind.DoRA;
+
+    /// <inheritdoc/>
+    public AdapterOptions Options { get; }
+
+    /// <inheritdoc/>
+    public int InFeatures { get; }
+
+    /// <inheritdoc/>
+    public int OutFeatures { get; }
+
+    /// <summary>[r, in].</summary>
+    public Parameter A { get; }
+
+    /// <summary>[out, r].</summary>
+    public Parameter B { get; }
+
+    /// <summary>m: [out].</summary>
+    public Parameter Magnitude { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Parameter> Parameters => [A, B, Magnitude];
+
+    /// <inheritdoc/>
+    public bool ReplacesBaseBackward => true;
+
+    /// <inheritdoc/>
+    public void Forward(Linear baseLayer, Tensor x, Tensor y)
+    {
+        AdapterParts.CheckInput(this, baseLayer, x, y);
+        long t = x.Shape[0];
+        Tensor h = _h.For(x.Device, t), u = _u.For(x.Device, t);
+        AdapterParts.CopyOnDevice(y, u);  // u starts as W·x; the op makes it W·x + s·B·A·x and writes y = (m/n)·u
+        NativeCall.Check(
+            NativeMethods.mor_dora_forward(x.Device.Context, StreamHandle.Default, t, InFeatures, OutFeatures, Options.Rank,
+                Options.Scale, x.Handle, baseLayer.Weight.Handle, _wNorm2.Handle, A.Value.Handle, B.Value.Handle,
+                Magnitude.Value.Handle, h.Handle, _norm.Handle, u.Handle, y.Handle),
+            "mor_dora_forward");
+    }
+
+    /// <inheritdoc/>
+    public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
+    {
+        AdapterParts.CheckInput(this, baseLayer, x, dy);
+        NativeCall.Check(
+            NativeMethods.mor_dora_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures, OutFeatures,
+                Options.Rank, Options.Scale, x.Handle, baseLayer.Weight.Handle, A.Value.Handle, B.Value.Handle,
+                Magnitude.Value.Handle, _h.Saved("h").Handle, _norm.Handle, _u.Saved("u").Handle, dy.Handle,
+                Magnitude.Grad.Handle, A.Grad.Handle, B.Grad.Handle, dx?.Handle ?? BufferHandle.Null),
+            "mor_dora_backward");
+    }
+
+    /// <inheritdoc/>
+    public void OnParametersChanged()
+    {
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<AdapterTensor> Export() =>
+    [
+        new("lora_A.weight", [Options.Rank, InFeatures], A.Value.ToArray<float>()),
+        new("lora_B.weight", [OutFeatures, Options.Rank], B.Value.ToArray<float>()),
+        new("lora_magnitude_vector", [OutFeatures], Magnitude.Value.ToArray<float>()),
+    ];
+
+    /// <inheritdoc/>
+    public void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
+    {
+        A.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_A.weight", Options.Rank, InFeatures));
+        B.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_B.weight", OutFeatures, Options.Rank));
+        Magnitude.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_magnitude_vector", OutFeatures));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => AdapterParts.Dispose([A, B, Magnitude, _wNorm2, _norm, _h, _u]);
+}

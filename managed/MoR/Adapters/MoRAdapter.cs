@@ -1,0 +1,160 @@
+using MoR.Interop;
+using MoR.Modules;
+using MoR.Numerics;
+
+namespace MoR.Adapters;
+
+/// <summary>
+/// Mixture of Ranks (Tang et al., arXiv 2410.13408; MOR.md): experts share A [r, in] and B [out, r] and
+/// differ by learned scales, expert i = s·diag(ω_B[i])·B·diag(ω_A[i])·A, mixed per token by a dense
+/// softmax router W_g [N, in]. Computed in the rank-expanded form: [h | z] = x·[A ; W_g]ᵀ, then
+/// y += s·P·Qᵀ with P[t,(i,k)] = g[t,i]·ω_A[i,k]·h[t,k] and Q[j,(i,k)] = ω_B[i,j]·B[j,k].
+/// </summary>
+/// <remarks>
+/// A and W_g live in one [r + N, in] parameter so that one GEMM gives h and the router logits and one
+/// GEMM gives both gradients; <see cref="Export"/> splits it into PEFT-style tensors. Q is rebuilt lazily
+/// after <see cref="OnParametersChanged"/>. With B = 0 at start, dA = dω_A = dω_B = dW_g = 0 on the
+/// first step: only B moves first (MOR.md §5).
+/// </remarks>
+public sealed class MoRAdapter : ILinearAdapter
+{
+    private readonly ActivationBuffer _hz;
+    private readonly ActivationBuffer _g;
+    private readonly Tensor _q;
+    private bool _qStale = true;
+
+    /// <summary>A fresh adapter initialised per MOR.md §5.</summary>
+    public MoRAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        int r = options.Rank, n = options.Experts;
+        var rng = new SeededRandom(options.Seed);
+        float[] ag = new float[(long)(r + n) * inFeatures];
+        AdapterParts.KaimingUniform(ag.AsSpan(0, r * inFeatures), inFeatures, rng);
+        if (options.RouterInit == RouterInit.Normal)
+        {
+            rng.FillNormal(ag.AsSpan(r * inFeatures), 0.02);
+        }
+
+        AG = AdapterParts.NewParameter(device, "lora_A+mor_router", ag, weightDecay: true, r + n, inFeatures);
+        OmegaA = AdapterParts.NewParameter(device, "mor_omega_A", AdapterParts.Filled((long)n * r, 1f), weightDecay: false, n, r);
+        B = AdapterParts.NewParameter(device, "lora_B", new float[(long)outFeatures * r], weightDecay: true, outFeatures, r);
+        OmegaB = AdapterParts.NewParameter(device, "mor_omega_B", AdapterParts.Filled((long)n * outFeatures, 1f), weightDecay: false, n, outFeatures);
+        _q = Tensor.Empty(device, DType.F32, outFeatures, (long)n * r);
+        _hz = new ActivationBuffer(r + n);
+        _g = new ActivationBuffer(n);
+    }
+
+    /// <inheritdoc/>
+    public AdapterKind Kind => AdapterKind.MoR;
+
+    /// <inheritdoc/>
+    public AdapterOptions Options { get; }
+
+    /// <inheritdoc/>
+    public int InFeatures { get; }
+
+    /// <inheritdoc/>
+    public int OutFeatures { get; }
+
+    /// <summary>[A ; W_g]: [r + N, in].</summary>
+    public Parameter AG { get; }
+
+    /// <summary>ω_A: [N, r].</summary>
+    public Parameter OmegaA { get; }
+
+    /// <summary>B: [out, r].</summary>
+    public Parameter B { get; }
+
+    /// <summary>ω_B: [N, out].</summary>
+    public Parameter OmegaB { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Parameter> Parameters => [AG, OmegaA, B, OmegaB];
+
+    /// <inheritdoc/>
+    public bool ReplacesBaseBackward => false;
+
+    /// <summary>The router's softmax gates of the last forward, [T, N], copied to the host (router analysis).</summary>
+    public float[] LastGates() => _g.Saved("gates").ToArray<float>();
+
+    /// <inheritdoc/>
+    public void Forward(Linear baseLayer, Tensor x, Tensor y)
+    {
+        AdapterParts.CheckInput(this, baseLayer, x, y);
+        long t = x.Shape[0];
+        EnsureQ();
+        Tensor hz = _hz.For(x.Device, t), g = _g.For(x.Device, t);
+        NativeCall.Check(
+            NativeMethods.mor_forward(x.Device.Context, StreamHandle.Default, t, InFeatures, OutFeatures, Options.Rank,
+                Options.Experts, Options.Scale, x.Handle, AG.Value.Handle, OmegaA.Value.Handle, _q.Handle, hz.Handle,
+                g.Handle, y.Handle),
+            "mor_forward");
+    }
+
+    /// <inheritdoc/>
+    public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
+    {
+        AdapterParts.CheckInput(this, baseLayer, x, dy);
+        EnsureQ();
+        NativeCall.Check(
+            NativeMethods.mor_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures, OutFeatures,
+                Options.Rank, Options.Experts, Options.Scale, x.Handle, AG.Value.Handle, OmegaA.Value.Handle,
+                B.Value.Handle, OmegaB.Value.Handle, _q.Handle, _hz.Saved("[h|z]").Handle, _g.Saved("gates").Handle,
+                dy.Handle, AG.Grad.Handle, OmegaA.Grad.Handle, B.Grad.Handle, OmegaB.Grad.Handle,
+                dx?.Handle ?? BufferHandle.Null),
+            "mor_backward");
+    }
+
+    /// <inheritdoc/>
+    public void OnParametersChanged() => _qStale = true;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<AdapterTensor> Export()
+    {
+        int r = Options.Rank, n = Options.Experts;
+        float[] ag = AG.Value.ToArray<float>();
+        return
+        [
+            new("lora_A.weight", [r, InFeatures], AdapterParts.Rows(ag, InFeatures, 0, r)),
+            new("lora_B.weight", [OutFeatures, r], B.Value.ToArray<float>()),
+            new("mor_omega_A", [n, r], OmegaA.Value.ToArray<float>()),
+            new("mor_omega_B", [n, OutFeatures], OmegaB.Value.ToArray<float>()),
+            new("mor_router.weight", [n, InFeatures], AdapterParts.Rows(ag, InFeatures, r, n)),
+        ];
+    }
+
+    /// <inheritdoc/>
+    public void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
+    {
+        int r = Options.Rank, n = Options.Experts;
+        float[] a = AdapterParts.Take(tensors, "lora_A.weight", r, InFeatures);
+        float[] wg = AdapterParts.Take(tensors, "mor_router.weight", n, InFeatures);
+        AG.Value.CopyFrom<float>([.. a, .. wg]);
+        B.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_B.weight", OutFeatures, r));
+        OmegaA.Value.CopyFrom<float>(AdapterParts.Take(tensors, "mor_omega_A", n, r));
+        OmegaB.Value.CopyFrom<float>(AdapterParts.Take(tensors, "mor_omega_B", n, OutFeatures));
+        OnParametersChanged();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g]);
+
+    private void EnsureQ()
+    {
+        if (!_qStale)
+        {
+            return;
+        }
+
+        NativeCall.Check(
+            NativeMethods.mor_build_q(_q.Device.Context, StreamHandle.Default, OutFeatures, Options.Rank, Options.Experts,
+                B.Value.Handle, OmegaB.Value.Handle, _q.Handle),
+            "mor_build_q");
+        _qStale = false;
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Everything a GPU machine should run, in one command, writing every result under one folder:
+#   1. build the native library with the CUDA backend (the machine has nvcc and cmake, maybe no dotnet);
+#   2. run the native test suite (CUDA vs CPU for every op, determinism, allocator counters);
+#   3. the native layer benchmark (base / LoRA / MoE-LoRA / MoR, F32 and BF16 base);
+#   4. the PyTorch peer of the same layer (scripts/peers/torch_layer_bench.py);
+#   5. a self-contained published `mor` (dotnet publish -r linux-x64 --self-contained, copied to
+#      .gpu/mor/) for `selftest` and `bench`, when present.
+# Usage: scripts/gpu-check.sh [results-dir]   (default: $OUT when set, else ./gpu-results)
+# Inputs it looks for: .gpu/googletest (GoogleTest sources, when the machine has none installed),
+# .gpu/mor/mor (the published CLI). MOR_CUDA_ARCHS overrides the architectures (default 90).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=${1:-${OUT:-$PWD/gpu-results}}
+mkdir -p "$results"
+summary=$results/summary.txt
+: >"$summary"
+say() { echo "$*" | tee -a "$summary"; }
+step() { say ""; say "== $* =="; }
+
+step "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1 | tee -a "$summary"
+nvcc --version | tail -2 | tee -a "$summary"
+
+step "build (MOR_CUDA=ON)"
+gtest_arg=()
+[[ -d .gpu/googletest ]] && gtest_arg=(-DMOR_GTEST_SOURCE_DIR="$PWD/.gpu/googletest")
+t0=$(date +%s)
+if cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DMOR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${MOR_CUDA_ARCHS:-90}" \
+    "${gtest_arg[@]}" >"$results/configure.log" 2>&1 &&
+  cmake --build build-gpu --parallel "$(nproc)" >"$results/build.log" 2>&1; then
+  say "built in $(($(date +%s) - t0)) s"
+else
+  say "BUILD FAILED (see build.log / configure.log)"
+  tail -40 "$results/build.log" "$results/configure.log" 2>/dev/null | tee -a "$summary"
+  exit 1
+fi
+lib=$(ls build-gpu/native/libmor*.so | head -1)
+
+step "native tests (CUDA vs CPU, determinism, allocator)"
+build-gpu/native/tests/mor_native_tests --gtest_output="xml:$results/native-tests.xml" >"$results/native-tests.log" 2>&1
+say "exit $? : $(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$results/native-tests.log" | tr '\n' ' ')"
+grep -E '^\[  FAILED  \]|Failure|SKIPPED' "$results/native-tests.log" | head -40 | tee -a "$summary"
+
+step "layer benchmark (native)"
+for base in bf16 f32; do
+  build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 20 2>&1 | tee -a "$summary"
+  build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 20 --json >>"$results/layer-bench.jsonl" 2>&1
+done
+[[ -x build-gpu/native/mor_cuda_kernel_bench ]] && build-gpu/native/mor_cuda_kernel_bench 2>&1 | tee -a "$summary"
+
+step "PyTorch peer"
+for base in bf16 f32; do
+  python3 scripts/peers/torch_layer_bench.py --device cuda --T 4096 --base "$base" --iters 20 2>&1 | tee -a "$summary"
+done
+
+if [[ -x .gpu/mor/mor ]]; then
+  step "mor selftest / bench (published CLI)"
+  export MOR_NATIVE_PATH=$PWD/$lib
+  .gpu/mor/mor selftest --device cuda 2>&1 | tee -a "$summary"
+  .gpu/mor/mor bench layer --device cuda --json >"$results/mor-bench-layer.json" 2>&1
+  tail -20 "$results/mor-bench-layer.json" | tee -a "$summary"
+else
+  say ""
+  say "(no .gpu/mor/mor: publish it with dotnet publish managed/MoR.Cli -r linux-x64 --self-contained -o .gpu/mor)"
+fi
+say ""
+say "results in $results"

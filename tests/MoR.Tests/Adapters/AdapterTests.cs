@@ -1,0 +1,307 @@
+using MoR.Adapters;
+using MoR.Modules;
+using MoR.Numerics;
+using Xunit;
+
+namespace MoR.Tests.Adapters;
+
+/// <summary>
+/// The managed adapters end to end through the real native library: output and every gradient of an
+/// <see cref="AdaptedLinear"/> against a float64 reference and its central finite differences, the
+/// initialisation properties of MOR.md §5, parameter counts, the PEFT-style export/import, and errors.
+/// </summary>
+public sealed class AdapterTests
+{
+    private const int T = 3, Din = 5, Dout = 4, R = 2, N = 3;
+
+    private static double[] Random(int n, ulong seed, double scale = 0.5)
+    {
+        var rng = new SeededRandom(seed);
+        return Enumerable.Range(0, n).Select(_ => rng.Uniform(-scale, scale)).ToArray();
+    }
+
+    private static float[] F(double[] v) => v.Select(x => (float)x).ToArray();
+
+    private static double[] D(float[] v) => v.Select(x => (double)x).ToArray();
+
+    /// <summary>A layer with random frozen W, the adapter, and random (non-zero) adapter parameters.</summary>
+    private static (AdaptedLinear Layer, double[] W) Build(AdapterKind kind, int t, int din, int dout, int r, int n, ulong seed)
+    {
+        double[] w = Random(dout * din, seed);
+        var linear = new Linear("model.layers.0.mlp.up_proj", Tensor.FromSpan<float>(Device.Cpu, F(w), dout, din));
+        var options = new AdapterOptions(kind, Rank: r, Alpha: 2f * r, Experts: n, Seed: seed);
+        ILinearAdapter adapter = kind switch
+        {
+            AdapterKind.LoRA => new LoRAAdapter(Device.Cpu, din, dout, options),
+            AdapterKind.DoRA => new DoRAAdapter(linear, options),
+            AdapterKind.MoELoRA => new MoELoRAAdapter(Device.Cpu, din, dout, options),
+            _ => new MoRAdapter(Device.Cpu, din, dout, options),
+        };
+        // Random values for every tensor (B = 0 at init would hide most of the math).
+        var tensors = adapter.Export().ToDictionary(
+            e => e.Suffix,
+            e => e with { Data = F(Random(e.Data.Length, seed + (ulong)e.Suffix.Length, e.Suffix.Contains("omega") || e.Suffix.Contains("magnitude") ? 1.5 : 0.5)) });
+        adapter.Import(tensors);
+        return (new AdaptedLinear(linear, adapter), w);
+    }
+
+    /// <summary>The file-layout parameters (Export order) plus x last, and the matching reference forward.</summary>
+    private static Func<double[][], double[]> Reference(AdapterKind kind, AdaptedLinear layer, double[] w, int t, int din, int dout, int r, int n)
+    {
+        double s = layer.Adapter!.Options.Scale;
+        switch (kind)
+        {
+            case AdapterKind.LoRA:
+                return p => AdapterReference.LoRA([p[0], p[1]], w, p[^1], t, din, dout, r, s);
+            case AdapterKind.MoR:
+                // Export order: lora_A, lora_B, mor_omega_A, mor_omega_B, mor_router
+                return p => AdapterReference.MoR([p[0], p[4], p[2], p[1], p[3]], w, p[^1], t, din, dout, r, n, s);
+            case AdapterKind.MoELoRA:
+                // Export order: moe_lora_A, moe_lora_B, moe_router
+                return p => AdapterReference.MoELoRA([p[0], p[2], p[1]], w, p[^1], t, din, dout, r, n, s);
+            default:
+                {
+                    var e = layer.Adapter.Export();
+                    double[] norm = AdapterReference.DoRANorm(D(e[0].Data), D(e[1].Data), w, din, dout, r, s);
+                    return p => AdapterReference.DoRA([p[0], p[1], p[2]], norm, w, p[^1], t, din, dout, r, s);
+                }
+        }
+    }
+
+    /// <summary>The accumulated gradients, re-expressed in Export's layout.</summary>
+    private static double[][] GradientsInFileLayout(ILinearAdapter adapter)
+    {
+        switch (adapter)
+        {
+            case MoRAdapter m:
+                {
+                    float[] ag = m.AG.Grad.ToArray<float>();
+                    int r = m.Options.Rank, din = m.InFeatures;
+                    return [D(ag[..(r * din)]), D(m.B.Grad.ToArray<float>()), D(m.OmegaA.Grad.ToArray<float>()),
+                            D(m.OmegaB.Grad.ToArray<float>()), D(ag[(r * din)..])];
+                }
+            case MoELoRAAdapter e:
+                {
+                    float[] ag = e.AG.Grad.ToArray<float>(), bcat = e.BCat.Grad.ToArray<float>();
+                    int r = e.Options.Rank, n = e.Options.Experts, din = e.InFeatures, dout = e.OutFeatures;
+                    double[] b = new double[bcat.Length];
+                    for (int j = 0; j < dout; j++)
+                        for (int i = 0; i < n; i++)
+                            for (int k = 0; k < r; k++) b[(((i * dout) + j) * r) + k] = bcat[(j * n * r) + (i * r) + k];
+                    return [D(ag[..(n * r * din)]), b, D(ag[(n * r * din)..])];
+                }
+            default:
+                return adapter.Parameters.Select(p => D(p.Grad.ToArray<float>())).ToArray();
+        }
+    }
+
+    [Theory]
+    [InlineData(AdapterKind.LoRA)]
+    [InlineData(AdapterKind.DoRA)]
+    [InlineData(AdapterKind.MoELoRA)]
+    [InlineData(AdapterKind.MoR)]
+    public void ForwardAndEveryGradientMatchFloat64ReferenceAndFiniteDifferences(AdapterKind kind)
+    {
+        (AdaptedLinear layer, double[] w) = Build(kind, T, Din, Dout, R, N, seed: 7);
+        using (layer)
+        {
+            double[] x = Random(T * Din, 11), dy = Random(T * Dout, 12), dx0 = Random(T * Din, 13);
+            using Tensor xt = Tensor.FromSpan<float>(Device.Cpu, F(x), T, Din);
+            using Tensor yt = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+            using Tensor dyt = Tensor.FromSpan<float>(Device.Cpu, F(dy), T, Dout);
+            using Tensor dxt = Tensor.FromSpan<float>(Device.Cpu, F(dx0), T, Din);
+            layer.Forward(xt, yt);
+            layer.Backward(xt, dyt, dxt);
+
+            Func<double[][], double[]> f = Reference(kind, layer, w, T, Din, Dout, R, N);
+            double[][] p = [.. layer.Adapter!.Export().Select(e => D(e.Data)), D(F(x))];
+            AssertClose(f(p), D(yt.ToArray<float>()), 1e-5, $"{kind} forward");
+
+            double[][] analytic = [.. GradientsInFileLayout(layer.Adapter), D(dxt.ToArray<float>()).Select((v, i) => v - (float)dx0[i]).ToArray()];
+            for (int k = 0; k < p.Length; k++)
+            {
+                double[] numeric = Enumerable.Range(0, p[k].Length).Select(i => AdapterReference.Numeric(f, p, k, i, dy)).ToArray();
+                AssertClose(numeric, analytic[k], 1e-4, $"{kind} gradient {k} ({(k < p.Length - 1 ? layer.Adapter.Export()[k].Suffix : "dx")})");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(AdapterKind.LoRA)]
+    [InlineData(AdapterKind.DoRA)]
+    [InlineData(AdapterKind.MoELoRA)]
+    [InlineData(AdapterKind.MoR)]
+    public void OddShapesAndSingleTokenForwardMatchReference(AdapterKind kind)
+    {
+        foreach ((int t, int din, int dout, int r, int n) in new[] { (1, 33, 97, 1, 1), (7, 97, 33, 4, 3) })
+        {
+            (AdaptedLinear layer, double[] w) = Build(kind, t, din, dout, r, n, seed: 3);
+            using (layer)
+            {
+                double[] x = Random(t * din, 5);
+                using Tensor xt = Tensor.FromSpan<float>(Device.Cpu, F(x), t, din);
+                using Tensor yt = Tensor.Zeros(Device.Cpu, DType.F32, t, dout);
+                layer.Forward(xt, yt);
+                double[][] p = [.. layer.Adapter!.Export().Select(e => D(e.Data)), D(F(x))];
+                AssertClose(Reference(kind, layer, w, t, din, dout, r, n)(p), D(yt.ToArray<float>()), 1e-5, $"{kind} T={t}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(AdapterKind.LoRA)]
+    [InlineData(AdapterKind.DoRA)]
+    [InlineData(AdapterKind.MoELoRA)]
+    [InlineData(AdapterKind.MoR)]
+    public void FreshAdapterLeavesTheBaseOutputUnchanged(AdapterKind kind)
+    {
+        double[] w = Random(Dout * Din, 1);
+        using var linear = new Linear("l", Tensor.FromSpan<float>(Device.Cpu, F(w), Dout, Din));
+        var options = new AdapterOptions(kind, Rank: R, Experts: N);
+        using ILinearAdapter adapter = kind switch
+        {
+            AdapterKind.LoRA => new LoRAAdapter(Device.Cpu, Din, Dout, options),
+            AdapterKind.DoRA => new DoRAAdapter(linear, options),
+            AdapterKind.MoELoRA => new MoELoRAAdapter(Device.Cpu, Din, Dout, options),
+            _ => new MoRAdapter(Device.Cpu, Din, Dout, options),
+        };
+        double[] x = Random(T * Din, 2);
+        using Tensor xt = Tensor.FromSpan<float>(Device.Cpu, F(x), T, Din);
+        using Tensor y = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+        linear.Forward(xt, y);
+        float[] plain = y.ToArray<float>();
+        adapter.Forward(linear, xt, y);
+        float[] adapted = y.ToArray<float>();
+        for (int i = 0; i < plain.Length; i++)
+        {
+            Assert.Equal(plain[i], adapted[i], 5);  // B = 0 (DoRA: m = ‖W‖ so m/n = 1 up to rounding)
+        }
+    }
+
+    [Fact]
+    public void MoRFirstStepMovesOnlyB()
+    {
+        using var linear = new Linear("l", Tensor.FromSpan<float>(Device.Cpu, F(Random(Dout * Din, 1)), Dout, Din));
+        using var mor = new MoRAdapter(Device.Cpu, Din, Dout, new AdapterOptions(AdapterKind.MoR, Rank: R, Experts: N));
+        using Tensor xt = Tensor.FromSpan<float>(Device.Cpu, F(Random(T * Din, 2)), T, Din);
+        using Tensor y = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+        using Tensor dy = Tensor.FromSpan<float>(Device.Cpu, F(Random(T * Dout, 3)), T, Dout);
+        linear.Forward(xt, y);
+        mor.Forward(linear, xt, y);
+        mor.Backward(linear, xt, dy, dx: null);
+        Assert.All(mor.AG.Grad.ToArray<float>(), v => Assert.Equal(0f, v));      // dA and dW_g
+        Assert.All(mor.OmegaA.Grad.ToArray<float>(), v => Assert.Equal(0f, v));
+        Assert.All(mor.OmegaB.Grad.ToArray<float>(), v => Assert.Equal(0f, v));
+        Assert.Contains(mor.B.Grad.ToArray<float>(), v => v != 0f);
+    }
+
+    [Fact]
+    public void MoRWithOneExpertAndUnitScalesEqualsLoRA()
+    {
+        (AdaptedLinear lora, double[] w) = Build(AdapterKind.LoRA, T, Din, Dout, R, 1, seed: 4);
+        using (lora)
+        {
+            using var linear = new Linear("l", Tensor.FromSpan<float>(Device.Cpu, F(w), Dout, Din));
+            using var mor = new MoRAdapter(Device.Cpu, Din, Dout, new AdapterOptions(AdapterKind.MoR, Rank: R, Alpha: 2f * R, Experts: 1));
+            var e = lora.Adapter!.Export();
+            mor.Import(new Dictionary<string, AdapterTensor>
+            {
+                ["lora_A.weight"] = e[0],
+                ["lora_B.weight"] = e[1],
+                ["mor_omega_A"] = new("mor_omega_A", [1, R], AdapterParts.Filled(R, 1f)),
+                ["mor_omega_B"] = new("mor_omega_B", [1, Dout], AdapterParts.Filled(Dout, 1f)),
+                ["mor_router.weight"] = new("mor_router.weight", [1, Din], F(Random(Din, 9))),
+            });
+            using Tensor xt = Tensor.FromSpan<float>(Device.Cpu, F(Random(T * Din, 2)), T, Din);
+            using Tensor y1 = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout), y2 = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+            lora.Forward(xt, y1);
+            linear.Forward(xt, y2);
+            mor.Forward(linear, xt, y2);
+            AssertClose(D(y1.ToArray<float>()), D(y2.ToArray<float>()), 1e-6, "MoR(N=1) vs LoRA");
+        }
+    }
+
+    [Fact]
+    public void TrainableParameterCountsFollowMorMd()
+    {
+        const int din = 4096, dout = 11008, r = 32, n = 8;
+        using var linear = new Linear("l", Tensor.Zeros(Device.Cpu, DType.BF16, 2, 3));
+        long Count(ILinearAdapter a) => a.Parameters.Sum(p => p.Numel);
+        using var lora = new LoRAAdapter(Device.Cpu, din, dout, new AdapterOptions(AdapterKind.LoRA, Rank: r));
+        using var mor = new MoRAdapter(Device.Cpu, din, dout, new AdapterOptions(AdapterKind.MoR, Rank: r, Experts: n));
+        using var moe = new MoELoRAAdapter(Device.Cpu, din, dout, new AdapterOptions(AdapterKind.MoELoRA, Rank: r, Experts: n));
+        Assert.Equal((long)r * (din + dout), Count(lora));
+        Assert.Equal(((long)r * (din + dout)) + ((long)n * (r + dout)) + ((long)n * din), Count(mor));
+        Assert.Equal(((long)n * r * (din + dout)) + ((long)n * din), Count(moe));
+    }
+
+    [Theory]
+    [InlineData(AdapterKind.LoRA, "lora_A.weight,lora_B.weight")]
+    [InlineData(AdapterKind.DoRA, "lora_A.weight,lora_B.weight,lora_magnitude_vector")]
+    [InlineData(AdapterKind.MoELoRA, "moe_lora_A,moe_lora_B,moe_router.weight")]
+    [InlineData(AdapterKind.MoR, "lora_A.weight,lora_B.weight,mor_omega_A,mor_omega_B,mor_router.weight")]
+    public void ExportUsesPeftStyleNamesAndImportRoundTrips(AdapterKind kind, string suffixes)
+    {
+        (AdaptedLinear layer, _) = Build(kind, T, Din, Dout, R, N, seed: 21);
+        using (layer)
+        {
+            var exported = layer.Adapter!.Export();
+            Assert.Equal(suffixes.Split(','), exported.Select(e => e.Suffix));
+            (AdaptedLinear other, _) = Build(kind, T, Din, Dout, R, N, seed: 22);
+            using (other)
+            {
+                other.Adapter!.Import(exported.ToDictionary(e => e.Suffix));
+                var again = other.Adapter.Export();
+                for (int i = 0; i < exported.Count; i++)
+                {
+                    Assert.Equal(exported[i].Shape, again[i].Shape);
+                    Assert.Equal(exported[i].Data, again[i].Data);
+                }
+            }
+
+            var broken = exported.ToDictionary(e => e.Suffix);
+            AdapterTensor first = exported[0];
+            broken[first.Suffix] = first with { Shape = [.. first.Shape.Select(d => d + 1)] };
+            var error = Assert.Throws<InvalidDataException>(() => layer.Adapter.Import(broken));
+            Assert.Contains(first.Suffix, error.Message);
+            broken.Remove(first.Suffix);
+            Assert.Contains("missing", Assert.Throws<InvalidDataException>(() => layer.Adapter.Import(broken)).Message);
+        }
+    }
+
+    [Fact]
+    public void WrongInputShapeIsAnArgumentExceptionBeforeAnyNativeCall()
+    {
+        (AdaptedLinear layer, _) = Build(AdapterKind.MoR, T, Din, Dout, R, N, seed: 1);
+        using (layer)
+        {
+            using Tensor x = Tensor.Zeros(Device.Cpu, DType.F32, T, Din + 1);
+            using Tensor y = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+            Assert.Throws<ArgumentException>(() => layer.Adapter!.Forward(layer.Base, x, y));
+            using var wrong = new Linear("other", Tensor.Zeros(Device.Cpu, DType.F32, Dout + 1, Din));
+            Assert.Throws<ArgumentException>(() => layer.Attach(new LoRAAdapter(Device.Cpu, Din, Dout + 2, new AdapterOptions(AdapterKind.LoRA))));
+        }
+    }
+
+    [Fact]
+    public void BackwardBeforeForwardSaysSo()
+    {
+        using var linear = new Linear("l", Tensor.Zeros(Device.Cpu, DType.F32, Dout, Din));
+        using var mor = new MoRAdapter(Device.Cpu, Din, Dout, new AdapterOptions(AdapterKind.MoR, Rank: R, Experts: N));
+        using Tensor x = Tensor.Zeros(Device.Cpu, DType.F32, T, Din), dy = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+        Assert.Contains("before forward", Assert.Throws<InvalidOperationException>(() => mor.Backward(linear, x, dy, null)).Message);
+    }
+
+    private static void AssertClose(double[] want, double[] got, double tol, string what)
+    {
+        Assert.Equal(want.Length, got.Length);
+        double num = 0, den = 1e-30;
+        for (int i = 0; i < want.Length; i++)
+        {
+            num = Math.Max(num, Math.Abs(want[i] - got[i]));
+            den = Math.Max(den, Math.Abs(want[i]));
+        }
+
+        Assert.True(num / den < tol, $"{what}: relative error {num / den:E3} >= {tol:E1}");
+    }
+}
