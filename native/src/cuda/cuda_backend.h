@@ -63,6 +63,33 @@ class CudaBackend final : public Backend {
   void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u, const float* dy,
                            float* du, float* dm, NativeStream s) override;
 
+  // ---- transformer ops (cuda_backend_transformer.cpp; kernels in transformer.cu) ----
+  void rmsnorm_forward(int64_t T, int64_t C, float eps, const float* x, const float* w, float* y, float* rstd,
+                       NativeStream s) override;
+  void rmsnorm_backward(int64_t T, int64_t C, const float* x, const float* w, const float* rstd, const float* dy,
+                        float* dx, float* dw, NativeStream s) override;
+  void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* positions, const float* inv_freq,
+            bool inverse, NativeStream s) override;
+  void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
+                         float* lse, NativeStream s) override;
+  void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
+                          const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                          NativeStream s) override;
+  void swiglu_forward(int64_t n, const float* gate, const float* up, float* out, NativeStream s) override;
+  void swiglu_backward(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup,
+                       NativeStream s) override;
+  void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type, float* out,
+                         NativeStream s) override;
+  void embedding_backward(int64_t T, int64_t C, int64_t V, const int32_t* ids, const float* dout, float* dtable,
+                          NativeStream s) override;
+  void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, int32_t ignore_index, float* losses,
+                     float grad_scale, NativeStream s) override;
+  void adamw(int64_t n, float* params, const float* grads, float* m, float* v, const AdamWArgs& hp,
+             NativeStream s) override;
+  double sum_squares(int64_t n, const float* x, NativeStream s) override;  // synchronous
+  void axpy(int64_t n, float alpha, const float* x, float* y, NativeStream s) override;
+  void scale(int64_t n, float alpha, float* x, NativeStream s) override;
+
  private:
   struct StreamResources {
     void* cublas_workspace = nullptr;

@@ -45,29 +45,37 @@ __global__ void dora_norm_kernel(int64_t d_out, int r, float scale, const float*
                                  const float* __restrict__ b, const float* __restrict__ wat,
                                  const float* __restrict__ gram, float* __restrict__ norm) {
   extern __shared__ float gram_s[];
+  const int lane = threadIdx.x & 31;
+  const int64_t j_raw = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
+  const bool active = j_raw < d_out;
+  const int64_t j = active ? j_raw : 0;
+  const float* bj = b + j * r;
+  const float* watj = wat + j * r;
+  // The row's own values are requested before the block waits for the staged A·Aᵀ.
+  const float b_first = lane < r ? bj[lane] : 0.0f;
+  const float wat_first = lane < r ? watj[lane] : 0.0f;
+  const float wn = w_norm2[j];
   const int ldg = kSharedGram ? r + 1 : r;
   if (kSharedGram) {
     for (int e = threadIdx.x; e < r * r; e += blockDim.x) gram_s[(e / r) * ldg + e % r] = gram[e];
     __syncthreads();
   }
+  if (!active) return;  // after the only __syncthreads
   const float* G = kSharedGram ? gram_s : gram;
-  const int lane = threadIdx.x & 31;
-  const int64_t j = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
-  if (j >= d_out) return;  // after the only __syncthreads
-  const float* bj = b + j * r;
-  const float* watj = wat + j * r;
   float cross = 0.0f, quad = 0.0f;
   for (int k = lane; k < r; k += 32) {
+    const float bk = k < 32 ? b_first : bj[k];
     const float* gk = G + k * ldg;
     float t = 0.0f;
+#pragma unroll 8
     for (int l = 0; l < r; ++l) t += gk[l] * bj[l];
-    cross += bj[k] * watj[k];
-    quad += bj[k] * t;
+    cross += bk * (k < 32 ? wat_first : watj[k]);
+    quad += bk * t;
   }
   cross = warp_sum(cross);
   quad = warp_sum(quad);
   if (lane == 0) {
-    const float n2 = w_norm2[j] + 2.0f * scale * cross + scale * scale * quad;
+    const float n2 = wn + 2.0f * scale * cross + scale * scale * quad;
     norm[j] = sqrtf(fmaxf(n2, 0.0f));
   }
 }

@@ -181,10 +181,10 @@ __global__ void domega_a_finish_kernel(int K, int64_t chunks, const float* __res
   if (lane == 0) domega_a[c] += s;
 }
 
-// Lane l of the warp holds ω_B[i0 + l, j]; the loops below broadcast it with a shuffle.
-__device__ __forceinline__ float omega_b_lane(const float* __restrict__ omega_b, int64_t d_out, int64_t j, int i0,
-                                              int N, int lane) {
-  return i0 + lane < N ? omega_b[static_cast<int64_t>(i0 + lane) * d_out + j] : 0.0f;
+// Lane l of the warp gets m[i0 + l, j] of an N×d_out matrix (ω_B or dω_B); the loops below
+// broadcast it with a shuffle.
+__device__ __forceinline__ float expert_lane(const float* m, int64_t d_out, int64_t j, int i0, int N, int lane) {
+  return i0 + lane < N ? m[static_cast<int64_t>(i0 + lane) * d_out + j] : 0.0f;
 }
 
 // Q[j,(i,k)] = ω_B[i,j]·B[j,k]. One warp per row j; lanes over k, so a row is written in r-wide runs.
@@ -200,7 +200,7 @@ __global__ void build_q_kernel(int64_t d_out, int r, int N, const float* __restr
     const bool valid = k < r;
     const float bk = valid ? bj[k] : 0.0f;
     for (int i0 = 0; i0 < N; i0 += 32) {
-      const float w_lane = omega_b_lane(omega_b, d_out, j, i0, N, lane);
+      const float w_lane = expert_lane(omega_b, d_out, j, i0, N, lane);
       const int n = N - i0 < 32 ? N - i0 : 32;
 #pragma unroll 8
       for (int ii = 0; ii < n; ++ii) {
@@ -223,15 +223,15 @@ __global__ void reduce_dq_kernel(int64_t d_out, int r, int N, const float* __res
   const float* bj = b + j * r;
   // The first round's ω_B column and dω_B values are requested up front, alongside the dQ row, so
   // that (for r <= 32 and N <= 32, a single round each) one memory latency covers every load.
-  const float w_first = omega_b_lane(omega_b, d_out, j, 0, N, lane);
-  const float dob_first = omega_b_lane(domega_b, d_out, j, 0, N, lane);
+  const float w_first = expert_lane(omega_b, d_out, j, 0, N, lane);
+  const float dob_first = expert_lane(domega_b, d_out, j, 0, N, lane);
   for (int k0 = 0; k0 < r; k0 += 32) {
     const int k = k0 + lane;
     const bool valid = k < r;
     const float db_old = valid ? db[j * r + k] : 0.0f;
     float acc = 0.0f;
     for (int i0 = 0; i0 < N; i0 += 32) {
-      const float w_lane = i0 == 0 ? w_first : omega_b_lane(omega_b, d_out, j, i0, N, lane);
+      const float w_lane = i0 == 0 ? w_first : expert_lane(omega_b, d_out, j, i0, N, lane);
       const int n = N - i0 < 32 ? N - i0 : 32;
 #pragma unroll 8
       for (int ii = 0; ii < n; ++ii) {
@@ -244,7 +244,7 @@ __global__ void reduce_dq_kernel(int64_t d_out, int r, int N, const float* __res
   }
   for (int i0 = 0; i0 < N; i0 += 32) {
     const int n = N - i0 < 32 ? N - i0 : 32;
-    const float dob_old = i0 == 0 ? dob_first : omega_b_lane(domega_b, d_out, j, i0, N, lane);
+    const float dob_old = i0 == 0 ? dob_first : expert_lane(domega_b, d_out, j, i0, N, lane);
     float mine = 0.0f;  // lane ii ends with the sum of expert i0 + ii
 #pragma unroll 4
     for (int ii = 0; ii < n; ++ii) {
