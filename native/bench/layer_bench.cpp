@@ -46,15 +46,24 @@ Args parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (k == "--backend") a.backend = next();
-    else if (k == "--base") a.base = next();
-    else if (k == "--T") a.T = std::stoll(next());
-    else if (k == "--d-in") a.d_in = std::stoll(next());
-    else if (k == "--d-out") a.d_out = std::stoll(next());
-    else if (k == "--N") a.N = std::stoll(next());
-    else if (k == "--r") a.r = std::stoll(next());
-    else if (k == "--iters") a.iters = std::stoll(next());
-    else if (k == "--json") a.json = true;
+    if (k == "--backend")
+      a.backend = next();
+    else if (k == "--base")
+      a.base = next();
+    else if (k == "--T")
+      a.T = std::stoll(next());
+    else if (k == "--d-in")
+      a.d_in = std::stoll(next());
+    else if (k == "--d-out")
+      a.d_out = std::stoll(next());
+    else if (k == "--N")
+      a.N = std::stoll(next());
+    else if (k == "--r")
+      a.r = std::stoll(next());
+    else if (k == "--iters")
+      a.iters = std::stoll(next());
+    else if (k == "--json")
+      a.json = true;
     else {
       std::fprintf(stderr, "mor_layer_bench: unknown option %s\n", k.c_str());
       std::exit(2);
@@ -167,7 +176,8 @@ int main(int argc, char** argv) {
   mor_device_info_get(backend, 0, &dev);
   if (a.json) {
     std::printf(
-        "{\"backend\":\"%s\",\"device\":\"%s\",\"base_dtype\":\"%s\",\"T\":%lld,\"d_in\":%lld,\"d_out\":%lld,\"N\":%lld,"
+        "{\"backend\":\"%s\",\"device\":\"%s\",\"base_dtype\":\"%s\",\"T\":%lld,\"d_in\":%lld,\"d_out\":%lld,\"N\":%"
+        "lld,"
         "\"r\":%lld,\"ms\":{\"base\":%.4f,\"lora\":%.4f,\"moe_lora\":%.4f,\"mor\":%.4f},\"base_tflops\":%.3f}\n",
         a.backend.c_str(), dev.name, a.base.c_str(), (long long)T, (long long)di, (long long)dout, (long long)N,
         (long long)r, t_base, t_lora, t_moe, t_mor, base_flops / (t_base * 1e9));

@@ -90,8 +90,12 @@ inline AdapterRun run_mor(mor_context ctx, const ref::Dims& d, const std::vector
   run.y = by.f32();
   auto dag = bdag.f32();
   const size_t na = (size_t)(d.r * d.d_in);
-  run.grads = {std::vector<float>(dag.begin(), dag.begin() + na), std::vector<float>(dag.begin() + na, dag.end()),
-               bdwa.f32(), bdb.f32(), bdwb.f32(), bdx.f32()};
+  run.grads = {std::vector<float>(dag.begin(), dag.begin() + na),
+               std::vector<float>(dag.begin() + na, dag.end()),
+               bdwa.f32(),
+               bdb.f32(),
+               bdwb.f32(),
+               bdx.f32()};
   if (with_reference) {
     std::vector<ref::Vec> pf;
     for (const auto& v : p) pf.push_back(to_double(to_float(v)));

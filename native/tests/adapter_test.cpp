@@ -9,10 +9,10 @@ using namespace mortest;
 namespace {
 
 const ref::Dims kShapes[] = {
-    {1, 33, 97, 1, 1, 2.0},    // T=1, odd dims, r=1, N=1
-    {5, 33, 97, 4, 3, 0.5},    // odd dims
-    {70, 17, 9, 3, 2, 1.0},    // T > the 64-token reduction chunk
-    {3, 8, 8, 8, 8, 0.25},     // r = d, N = 8
+    {1, 33, 97, 1, 1, 2.0},  // T=1, odd dims, r=1, N=1
+    {5, 33, 97, 4, 3, 0.5},  // odd dims
+    {70, 17, 9, 3, 2, 1.0},  // T > the 64-token reduction chunk
+    {3, 8, 8, 8, 8, 0.25},   // r = d, N = 8
 };
 
 std::vector<ref::Vec> random_params(const std::vector<size_t>& sizes, uint64_t seed) {
@@ -71,7 +71,8 @@ TEST(Lora, ForwardAndGradientsMatchReference) {
     auto p = random_params({(size_t)(d.r * d.d_in), (size_t)(d.d_out * d.r)}, 20);
     auto res = run_lora(ctx.get(), d, p, 30);
     expect_close(res.y, res.want_y, 1e-5, "lora y");
-    for (size_t i = 0; i < res.grads.size(); ++i) expect_close(res.grads[i], res.want_grads[i], 1e-5, "lora grad " + std::to_string(i));
+    for (size_t i = 0; i < res.grads.size(); ++i)
+      expect_close(res.grads[i], res.want_grads[i], 1e-5, "lora grad " + std::to_string(i));
   }
 }
 
@@ -95,7 +96,8 @@ TEST(MoeLora, ForwardAndGradientsMatchReference) {
     auto p = random_params({(size_t)(d.N * d.r * d.d_in), (size_t)(d.N * d.d_in), (size_t)(d.d_out * d.N * d.r)}, 60);
     auto res = run_moe(ctx.get(), d, p, 70);
     expect_close(res.y, res.want_y, 1e-5, "moe y");
-    for (size_t i = 0; i < res.grads.size(); ++i) expect_close(res.grads[i], res.want_grads[i], 1e-5, "moe grad " + std::to_string(i));
+    for (size_t i = 0; i < res.grads.size(); ++i)
+      expect_close(res.grads[i], res.want_grads[i], 1e-5, "moe grad " + std::to_string(i));
   }
 }
 
@@ -109,7 +111,8 @@ TEST(Dora, ForwardAndGradientsMatchReferenceF32AndBf16Base) {
       // (mor.h's mixed-precision rule), which moves the detached norm slightly.
       const double tol = bf16 ? 1e-2 : 1e-5;
       expect_close(res.y, res.want_y, tol, "dora y");
-      for (size_t i = 0; i < res.grads.size(); ++i) expect_close(res.grads[i], res.want_grads[i], tol, "dora grad " + std::to_string(i));
+      for (size_t i = 0; i < res.grads.size(); ++i)
+        expect_close(res.grads[i], res.want_grads[i], tol, "dora grad " + std::to_string(i));
     }
 }
 

@@ -96,7 +96,8 @@ TEST(Casts, Bf16AndF16RoundToNearestEven) {
   // 1 + 2^-8 lies exactly between two BF16 values: ties go to the even mantissa (1.0);
   // 1 + 3·2^-8 goes up to 1 + 2^-6.
   std::vector<float> src = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -0.0f, 65504.0f, 1e-8f, 3.0e38f};
-  Buffer f(ctx.get(), src), bf(ctx.get(), MOR_DTYPE_BF16, 6), hf(ctx.get(), MOR_DTYPE_F16, 6), back(ctx.get(), MOR_DTYPE_F32, 6);
+  Buffer f(ctx.get(), src), bf(ctx.get(), MOR_DTYPE_BF16, 6), hf(ctx.get(), MOR_DTYPE_F16, 6),
+      back(ctx.get(), MOR_DTYPE_F32, 6);
   MOR_ASSERT_OK(mor_cast(bf.get(), f.get(), nullptr));
   MOR_ASSERT_OK(mor_cast(back.get(), bf.get(), nullptr));
   auto b = back.f32();

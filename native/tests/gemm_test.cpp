@@ -26,8 +26,8 @@ void run_f32_case(int32_t backend, const GemmCase& c, int64_t batch, float alpha
   auto hb = random_vector((size_t)(off + batch * sb), 2);
   auto hc = random_vector((size_t)(off + batch * sc), 3);
   Buffer a(ctx.get(), ha), b(ctx.get(), hb), cb(ctx.get(), hc);
-  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, c.ta, c.tb, c.m, c.n, c.k, alpha, a.get(), off, lda, sa, b.get(), off,
-                         ldb, sb, beta, cb.get(), off, ldc, sc, batch, 0));
+  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, c.ta, c.tb, c.m, c.n, c.k, alpha, a.get(), off, lda, sa, b.get(), off, ldb,
+                         sb, beta, cb.get(), off, ldc, sc, batch, 0));
   auto got = cb.f32();
   for (int64_t e = 0; e < batch; ++e) {
     ref::Vec da((size_t)(ar * ac)), db((size_t)(br * bc));
@@ -55,8 +55,12 @@ void run_f32_case(int32_t backend, const GemmCase& c, int64_t batch, float alpha
 TEST(Gemm, F32AllTransposesAwkwardSizes) {
   for (bool ta : {false, true})
     for (bool tb : {false, true})
-      for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {7, 33, 1}, {33, 7, 13}, {1, 64, 1000},
-                             {1031, 17, 33}, {5, 1001, 7}})
+      for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                             {7, 33, 1},
+                             {33, 7, 13},
+                             {1, 64, 1000},
+                             {1031, 17, 33},
+                             {5, 1001, 7}})
         run_f32_case(MOR_BACKEND_CPU, {m, n, k, ta, tb}, 1, 1.0f, 0.0f, 1e-5);
 }
 
@@ -91,8 +95,8 @@ TEST(Gemm, Bf16InputsF32AccumulateAndMixedOperands) {
   EXPECT_LT(rel_error(c2.f32(), want), 1e-5);
   // BF16 output: within one BF16 rounding of the F32 result.
   Buffer c3(ctx.get(), MOR_DTYPE_BF16, m * n);
-  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, 0, 1, m, n, k, 1.0f, a.get(), 0, k, 0, b.get(), 0, k, 0, 0.0f, c3.get(),
-                         0, n, 0, 1, 0));
+  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, 0, 1, m, n, k, 1.0f, a.get(), 0, k, 0, b.get(), 0, k, 0, 0.0f, c3.get(), 0,
+                         n, 0, 1, 0));
   auto raw = c3.raw<uint16_t>();
   std::vector<float> c3f(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) c3f[i] = mor::bf16_to_f32(raw[i]);
@@ -118,28 +122,28 @@ TEST(Gemm, F16Inputs) {
 TEST(Gemm, ErrorsNameTheProblem) {
   Context ctx;
   Buffer a(ctx.get(), MOR_DTYPE_F32, 6), b(ctx.get(), MOR_DTYPE_F32, 6), c(ctx.get(), MOR_DTYPE_F32, 3);
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, 2, 2, 3, 1, a.get(), 0, 3, 0, b.get(), 0, 2, 0, 0, c.get(), 0, 2, 0, 1,
-                     0),
-            MOR_ERR_SHAPE);
+  EXPECT_EQ(
+      mor_gemm(ctx.get(), nullptr, 0, 0, 2, 2, 3, 1, a.get(), 0, 3, 0, b.get(), 0, 2, 0, 0, c.get(), 0, 2, 0, 1, 0),
+      MOR_ERR_SHAPE);
   EXPECT_NE(std::string(mor_last_error()).find("mor_gemm C"), std::string::npos) << mor_last_error();
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, 2, 3, 3, 1, a.get(), 0, 2, 0, b.get(), 0, 3, 0, 0, c.get(), 0, 3, 0, 1,
-                     0),
-            MOR_ERR_INVALID_ARGUMENT);  // lda < k
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 2, 0, 1, 1, 1, 1, a.get(), 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1,
-                     0),
-            MOR_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, -1, 1, 1, 1, a.get(), 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1,
-                     0),
-            MOR_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, 1, 1, 1, 1, nullptr, 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1,
-                     0),
-            MOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      mor_gemm(ctx.get(), nullptr, 0, 0, 2, 3, 3, 1, a.get(), 0, 2, 0, b.get(), 0, 3, 0, 0, c.get(), 0, 3, 0, 1, 0),
+      MOR_ERR_INVALID_ARGUMENT);  // lda < k
+  EXPECT_EQ(
+      mor_gemm(ctx.get(), nullptr, 2, 0, 1, 1, 1, 1, a.get(), 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1, 0),
+      MOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      mor_gemm(ctx.get(), nullptr, 0, 0, -1, 1, 1, 1, a.get(), 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1, 0),
+      MOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      mor_gemm(ctx.get(), nullptr, 0, 0, 1, 1, 1, 1, nullptr, 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1, 0),
+      MOR_ERR_INVALID_ARGUMENT);
   Buffer i32(ctx.get(), MOR_DTYPE_I32, 6);
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, 1, 1, 1, 1, i32.get(), 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0,
-                     1, 0),
-            MOR_ERR_DTYPE);
+  EXPECT_EQ(
+      mor_gemm(ctx.get(), nullptr, 0, 0, 1, 1, 1, 1, i32.get(), 0, 1, 0, b.get(), 0, 1, 0, 0, c.get(), 0, 1, 0, 1, 0),
+      MOR_ERR_DTYPE);
   Buffer f16(ctx.get(), MOR_DTYPE_F16, 6), bf16(ctx.get(), MOR_DTYPE_BF16, 6);
-  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, 1, 1, 1, 1, f16.get(), 0, 1, 0, bf16.get(), 0, 1, 0, 0, c.get(), 0, 1,
-                     0, 1, 0),
+  EXPECT_EQ(mor_gemm(ctx.get(), nullptr, 0, 0, 1, 1, 1, 1, f16.get(), 0, 1, 0, bf16.get(), 0, 1, 0, 0, c.get(), 0, 1, 0,
+                     1, 0),
             MOR_ERR_DTYPE);
 }

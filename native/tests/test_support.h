@@ -12,10 +12,10 @@
 
 #include "mor/mor.h"
 
-#define MOR_ASSERT_OK(expr)                                                 \
-  do {                                                                      \
-    int32_t _st = (expr);                                                   \
-    ASSERT_EQ(_st, MOR_OK) << #expr << " failed: " << mor_last_error();     \
+#define MOR_ASSERT_OK(expr)                                             \
+  do {                                                                  \
+    int32_t _st = (expr);                                               \
+    ASSERT_EQ(_st, MOR_OK) << #expr << " failed: " << mor_last_error(); \
   } while (0)
 
 namespace mortest {

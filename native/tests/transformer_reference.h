@@ -38,8 +38,8 @@ inline Vec rope(int64_t T, int64_t H, int64_t D, const Vec& x, const std::vector
 }
 
 // Dense causal GQA attention: q B×Tq×Hq×D, k/v B×Tk×Hkv×D, out B×Tq×Hq×D.
-inline Vec attention(int64_t B, int64_t Tq, int64_t Tk, int64_t Hq, int64_t Hkv, int64_t D, double scale,
-                     bool causal, const Vec& q, const Vec& k, const Vec& v) {
+inline Vec attention(int64_t B, int64_t Tq, int64_t Tk, int64_t Hq, int64_t Hkv, int64_t D, double scale, bool causal,
+                     const Vec& q, const Vec& k, const Vec& v) {
   Vec out((size_t)(B * Tq * Hq * D), 0.0);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < Hq; ++h) {

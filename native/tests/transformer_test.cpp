@@ -2,8 +2,8 @@
 // against central finite differences of those references, plus layouts (fused QKV slices, KV-cache
 // strides), GQA ratios, accumulation, error messages and determinism.
 #include "common/float16.h"
-#include "transformer_reference.h"
 #include "test_support.h"
+#include "transformer_reference.h"
 
 using namespace mortest;
 
@@ -45,14 +45,16 @@ TEST(RmsNorm, ForwardAndBackwardMatchFloat64AndFiniteDifferences) {
       bdy(ctx.get(), dy), bdx(ctx.get(), dx0), bdw(ctx.get(), dw0);
   MOR_ASSERT_OK(mor_rmsnorm_forward(ctx.get(), nullptr, T, C, (float)eps, bx.get(), bw.get(), by.get(), br.get()));
   EXPECT_LT(rel_error(by.f32(), ref::rmsnorm(T, C, eps, to_double(x), to_double(w))), 1e-5);
-  MOR_ASSERT_OK(mor_rmsnorm_backward(ctx.get(), nullptr, T, C, bx.get(), bw.get(), br.get(), bdy.get(), bdx.get(), bdw.get()));
+  MOR_ASSERT_OK(
+      mor_rmsnorm_backward(ctx.get(), nullptr, T, C, bx.get(), bw.get(), br.get(), bdy.get(), bdx.get(), bdw.get()));
   const ref::Vec xd = to_double(x), wd = to_double(w), R = to_double(dy);
   auto gx = ref::numeric_grad([&](const ref::Vec& xx) { return ref::rmsnorm(T, C, eps, xx, wd); }, xd, R);
   auto gw = ref::numeric_grad([&](const ref::Vec& ww) { return ref::rmsnorm(T, C, eps, xd, ww); }, wd, R);
   EXPECT_LT(rel(added(bdx.f32(), dx0), gx), 1e-4);
   EXPECT_LT(rel(added(bdw.f32(), dw0), gw), 1e-4);
   // Frozen norm: dw may be null.
-  MOR_ASSERT_OK(mor_rmsnorm_backward(ctx.get(), nullptr, T, C, bx.get(), bw.get(), br.get(), bdy.get(), bdx.get(), nullptr));
+  MOR_ASSERT_OK(
+      mor_rmsnorm_backward(ctx.get(), nullptr, T, C, bx.get(), bw.get(), br.get(), bdy.get(), bdx.get(), nullptr));
 }
 
 TEST(Rope, MatchesReferenceOnAFusedQkvSliceAndInverseUndoesIt) {
@@ -100,7 +102,7 @@ void check_attention(const AttnCase& c) {
        v = random_vector(c.B * c.Tk * c.Hkv * c.D, 13), dout = random_vector(c.B * c.Tq * c.Hq * c.D, 14);
   Buffer bq(ctx.get(), q), bk(ctx.get(), k), bv(ctx.get(), v), bo(ctx.get(), MOR_DTYPE_F32, (int64_t)q.size()),
       bl(ctx.get(), MOR_DTYPE_F32, c.B * c.Hq * c.Tq), bdo(ctx.get(), dout);
-  mor_attention_dims d{c.B, c.Tq, c.Tk, c.Hq, c.Hkv, c.D, 0, c.Hq * c.D, 0, 0, c.Hkv * c.D, c.Tk * c.Hkv * c.D,
+  mor_attention_dims d{c.B,          c.Tq, c.Tk, c.Hq, c.Hkv, c.D, 0, c.Hq * c.D, 0, 0, c.Hkv * c.D, c.Tk * c.Hkv * c.D,
                        (float)scale, 1};
   MOR_ASSERT_OK(mor_attention_forward(ctx.get(), nullptr, &d, bq.get(), bk.get(), bv.get(), bo.get(), bl.get()));
   const ref::Vec qd = to_double(q), kd = to_double(k), vd = to_double(v), R = to_double(dout);
@@ -138,7 +140,8 @@ TEST(Attention, FusedQkvAndPaddedCacheLayoutsMatchDense) {
   const int64_t B = 2, T = 4, Hq = 4, Hkv = 2, D = 4, Tcap = 6;
   const int64_t qkv_w = (Hq + 2 * Hkv) * D;
   // Dense run first.
-  auto q = random_vector(B * T * Hq * D, 21), k = random_vector(B * T * Hkv * D, 22), v = random_vector(B * T * Hkv * D, 23);
+  auto q = random_vector(B * T * Hq * D, 21), k = random_vector(B * T * Hkv * D, 22),
+       v = random_vector(B * T * Hkv * D, 23);
   auto want = ref::attention(B, T, T, Hq, Hkv, D, 0.5, true, to_double(q), to_double(k), to_double(v));
   // q inside a fused [q | k | v] row; k and v in a cache with capacity Tcap rows per batch.
   std::vector<float> qkv((size_t)(B * T * qkv_w), 0.0f), kc((size_t)(B * Tcap * Hkv * D), 9.0f), vc(kc);
@@ -175,8 +178,10 @@ TEST(SwiGlu, ForwardAndBackward) {
   EXPECT_LT(rel_error(bo.f32(), ref::swiglu(to_double(g), to_double(u))), 1e-6);
   MOR_ASSERT_OK(mor_swiglu_backward(ctx.get(), nullptr, n, bg.get(), bu.get(), bdy.get(), bdg.get(), bdu.get()));
   const ref::Vec gd = to_double(g), ud = to_double(u), R = to_double(dy);
-  EXPECT_LT(rel_error(bdg.f32(), ref::numeric_grad([&](const ref::Vec& x) { return ref::swiglu(x, ud); }, gd, R)), 1e-5);
-  EXPECT_LT(rel_error(bdu.f32(), ref::numeric_grad([&](const ref::Vec& x) { return ref::swiglu(gd, x); }, ud, R)), 1e-5);
+  EXPECT_LT(rel_error(bdg.f32(), ref::numeric_grad([&](const ref::Vec& x) { return ref::swiglu(x, ud); }, gd, R)),
+            1e-5);
+  EXPECT_LT(rel_error(bdu.f32(), ref::numeric_grad([&](const ref::Vec& x) { return ref::swiglu(gd, x); }, ud, R)),
+            1e-5);
 }
 
 TEST(Embedding, LookupBf16TableAccumulatingBackwardAndRangeErrors) {
@@ -185,7 +190,7 @@ TEST(Embedding, LookupBf16TableAccumulatingBackwardAndRangeErrors) {
   std::vector<int32_t> ids = {3, 0, 3, 10, 5, 3};
   auto table = random_vector(V * C, 41), dout = random_vector(T * C, 42);
   Buffer bids = i32_buffer(ctx.get(), ids), bt(ctx.get(), table), bo(ctx.get(), MOR_DTYPE_F32, T * C),
-      bdo(ctx.get(), dout), bdt(ctx.get(), std::vector<float>(V * C, 0.0f));
+         bdo(ctx.get(), dout), bdt(ctx.get(), std::vector<float>(V * C, 0.0f));
   MOR_ASSERT_OK(mor_embedding_forward(ctx.get(), nullptr, T, C, V, bids.get(), bt.get(), bo.get()));
   auto out = bo.f32();
   for (int64_t t = 0; t < T; ++t)
@@ -203,7 +208,8 @@ TEST(Embedding, LookupBf16TableAccumulatingBackwardAndRangeErrors) {
     EXPECT_EQ(dt[1 * C + c], 0.0f);
   }
   Buffer bad = i32_buffer(ctx.get(), {1, 2, 11, 0, 0, 0});
-  EXPECT_EQ(mor_embedding_forward(ctx.get(), nullptr, T, C, V, bad.get(), bt.get(), bo.get()), MOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(mor_embedding_forward(ctx.get(), nullptr, T, C, V, bad.get(), bt.get(), bo.get()),
+            MOR_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(mor_last_error()).find("id 11 at position 2"), std::string::npos) << mor_last_error();
 }
 
@@ -242,12 +248,14 @@ TEST(AdamW, ThreeStepsMatchTheFloat64Formula) {
       const double gi = g[i] * gs;
       M[i] = b1 * M[i] + (1 - b1) * gi;
       Vv[i] = b2 * Vv[i] + (1 - b2) * gi * gi;
-      P[i] = P[i] * (1 - lr * wd) - lr * (M[i] / (1 - std::pow(b1, step))) / (std::sqrt(Vv[i] / (1 - std::pow(b2, step))) + eps);
+      P[i] = P[i] * (1 - lr * wd) -
+             lr * (M[i] / (1 - std::pow(b1, step))) / (std::sqrt(Vv[i] / (1 - std::pow(b2, step))) + eps);
     }
   }
   EXPECT_LT(rel_error(bp.f32(), P), 1e-5);
   mor_adamw_params bad{1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f, 0};
-  EXPECT_EQ(mor_adamw_step(ctx.get(), nullptr, n, bp.get(), bg.get(), bm.get(), bv.get(), &bad), MOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(mor_adamw_step(ctx.get(), nullptr, n, bp.get(), bg.get(), bm.get(), bv.get(), &bad),
+            MOR_ERR_INVALID_ARGUMENT);
 }
 
 TEST(Reductions, SumSquaresAxpyScaleAndNonFinite) {
@@ -276,12 +284,12 @@ TEST(Determinism, AttentionAndNormBackwardsAreBitIdentical) {
     const int64_t B = 1, T = 70, H = 4, D = 16, C = H * D;
     auto x = random_vector(B * T * C, 91), dy = random_vector(B * T * C, 92);
     Buffer bq(ctx.get(), x), bo(ctx.get(), MOR_DTYPE_F32, B * T * C), bl(ctx.get(), MOR_DTYPE_F32, B * H * T),
-        bdo(ctx.get(), dy), bdq(ctx.get(), std::vector<float>(x.size(), 0.0f)), bdk(ctx.get(), std::vector<float>(x.size(), 0.0f)),
-        bdv(ctx.get(), std::vector<float>(x.size(), 0.0f));
+        bdo(ctx.get(), dy), bdq(ctx.get(), std::vector<float>(x.size(), 0.0f)),
+        bdk(ctx.get(), std::vector<float>(x.size(), 0.0f)), bdv(ctx.get(), std::vector<float>(x.size(), 0.0f));
     mor_attention_dims d{B, T, T, H, H, D, 0, C, 0, 0, C, T * C, 0.25f, 1};
     EXPECT_EQ(mor_attention_forward(ctx.get(), nullptr, &d, bq.get(), bq.get(), bq.get(), bo.get(), bl.get()), MOR_OK);
-    EXPECT_EQ(mor_attention_backward(ctx.get(), nullptr, &d, bq.get(), bq.get(), bq.get(), bo.get(), bl.get(), bdo.get(),
-                                     bdq.get(), bdk.get(), bdv.get()),
+    EXPECT_EQ(mor_attention_backward(ctx.get(), nullptr, &d, bq.get(), bq.get(), bq.get(), bo.get(), bl.get(),
+                                     bdo.get(), bdq.get(), bdk.get(), bdv.get()),
               MOR_OK);
     auto a = bdq.f32(), b = bdk.f32(), c = bdv.f32();
     a.insert(a.end(), b.begin(), b.end());

@@ -108,11 +108,11 @@ MOR_API int32_t mor_stream_synchronize(mor_stream stream);
 
 /* ---- allocator --------------------------------------------------------------------------------- */
 typedef struct mor_allocator_stats {
-  int64_t live_bytes;       /* bytes in buffers handed out and not yet freed */
-  int64_t live_allocations; /* buffers handed out and not yet freed */
-  int64_t peak_bytes;       /* high-water mark of live_bytes since creation or reset */
-  int64_t cached_bytes;     /* freed blocks kept by the caching allocator for reuse */
-  int64_t reserved_bytes;   /* bytes obtained from the system (live + cached) */
+  int64_t live_bytes;         /* bytes in buffers handed out and not yet freed */
+  int64_t live_allocations;   /* buffers handed out and not yet freed */
+  int64_t peak_bytes;         /* high-water mark of live_bytes since creation or reset */
+  int64_t cached_bytes;       /* freed blocks kept by the caching allocator for reuse */
+  int64_t reserved_bytes;     /* bytes obtained from the system (live + cached) */
   int64_t system_allocations; /* calls to the underlying malloc/cudaMalloc, for "steady state allocates nothing" */
 } mor_allocator_stats;
 MOR_API int32_t mor_allocator_stats_get(mor_context ctx, mor_allocator_stats* out);
@@ -123,8 +123,7 @@ MOR_API int32_t mor_allocator_trim(mor_context ctx);
 /* ---- buffers ----------------------------------------------------------------------------------- */
 /* A buffer is a device (or host, for CPU) allocation of `numel` elements of `dtype`. Freeing is
  * stream-ordered: the memory is reused only after work queued on `stream` before the free. */
-MOR_API int32_t mor_buffer_create(mor_context ctx, int32_t dtype, int64_t numel, mor_stream stream,
-                                  mor_buffer* out);
+MOR_API int32_t mor_buffer_create(mor_context ctx, int32_t dtype, int64_t numel, mor_stream stream, mor_buffer* out);
 MOR_API int32_t mor_buffer_destroy(mor_buffer buf);
 MOR_API int32_t mor_buffer_numel(mor_buffer buf, int64_t* numel);
 MOR_API int32_t mor_buffer_dtype(mor_buffer buf, int32_t* dtype);
@@ -135,13 +134,11 @@ MOR_API int32_t mor_buffer_data(mor_buffer buf, void** data);
  * are complete when the call returns (download synchronises the stream). */
 MOR_API int32_t mor_buffer_upload(mor_buffer dst, int64_t dst_offset, const void* host, int64_t count,
                                   mor_stream stream);
-MOR_API int32_t mor_buffer_download(mor_buffer src, int64_t src_offset, void* host, int64_t count,
-                                    mor_stream stream);
-MOR_API int32_t mor_buffer_copy(mor_buffer dst, int64_t dst_offset, mor_buffer src, int64_t src_offset,
-                                int64_t count, mor_stream stream);
-/* Fill `count` elements from `offset` with the value given as a double (converted to the dtype). */
-MOR_API int32_t mor_buffer_fill(mor_buffer buf, int64_t offset, int64_t count, double value,
+MOR_API int32_t mor_buffer_download(mor_buffer src, int64_t src_offset, void* host, int64_t count, mor_stream stream);
+MOR_API int32_t mor_buffer_copy(mor_buffer dst, int64_t dst_offset, mor_buffer src, int64_t src_offset, int64_t count,
                                 mor_stream stream);
+/* Fill `count` elements from `offset` with the value given as a double (converted to the dtype). */
+MOR_API int32_t mor_buffer_fill(mor_buffer buf, int64_t offset, int64_t count, double value, mor_stream stream);
 /* Elementwise conversion between F32/F16/BF16 (round to nearest even); numel must match. */
 MOR_API int32_t mor_cast(mor_buffer dst, mor_buffer src, mor_stream stream);
 
@@ -155,11 +152,10 @@ typedef enum mor_transpose { MOR_NO_TRANS = 0, MOR_TRANS = 1 } mor_transpose;
  * 16-bit type (so CPU and CUDA compute the same products); F16 with BF16 is rejected.
  * C is F32 or the 16-bit input type. Accumulation is always F32.
  * `allow_tf32` lets the CUDA backend use TF32 tensor cores for F32 inputs. */
-MOR_API int32_t mor_gemm(mor_context ctx, mor_stream stream, int32_t trans_a, int32_t trans_b, int64_t m,
-                         int64_t n, int64_t k, float alpha, mor_buffer a, int64_t a_offset, int64_t lda,
-                         int64_t stride_a, mor_buffer b, int64_t b_offset, int64_t ldb, int64_t stride_b,
-                         float beta, mor_buffer c, int64_t c_offset, int64_t ldc, int64_t stride_c,
-                         int64_t batch, int32_t allow_tf32);
+MOR_API int32_t mor_gemm(mor_context ctx, mor_stream stream, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                         int64_t k, float alpha, mor_buffer a, int64_t a_offset, int64_t lda, int64_t stride_a,
+                         mor_buffer b, int64_t b_offset, int64_t ldb, int64_t stride_b, float beta, mor_buffer c,
+                         int64_t c_offset, int64_t ldc, int64_t stride_c, int64_t batch, int32_t allow_tf32);
 
 /* ---- adapters (MOR.md) ---------------------------------------------------------------------------
  * Shapes: T tokens, d_in, d_out, rank r, N experts, scale s = alpha / r.
@@ -169,40 +165,37 @@ MOR_API int32_t mor_gemm(mor_context ctx, mor_stream stream, int32_t trans_a, in
  * Saved activations: hz (T×(R+N), the raw [h | z]) and g (T×N, softmax of z). */
 
 /* LoRA: y += s · (x Aᵀ) Bᵀ. a: r×d_in, b: d_out×r. Saves h (T×r). */
-MOR_API int32_t mor_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                                 int64_t r, float scale, mor_buffer x, mor_buffer a, mor_buffer b,
-                                 mor_buffer h, mor_buffer y);
+MOR_API int32_t mor_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                 float scale, mor_buffer x, mor_buffer a, mor_buffer b, mor_buffer h, mor_buffer y);
 /* da += (s dy B)ᵀ x; db += s dyᵀ h; dx (optional, may be NULL) += (s dy B) A. */
-MOR_API int32_t mor_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
-                                  int64_t d_out, int64_t r, float scale, mor_buffer x, mor_buffer a,
-                                  mor_buffer b, mor_buffer h, mor_buffer dy, mor_buffer da, mor_buffer db,
-                                  mor_buffer dx);
+MOR_API int32_t mor_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                  float scale, mor_buffer x, mor_buffer a, mor_buffer b, mor_buffer h, mor_buffer dy,
+                                  mor_buffer da, mor_buffer db, mor_buffer dx);
 
 /* MoR: q (d_out×N·r) is Q[j,(i,k)] = ω_B[i,j]·B[j,k]; build it once per parameter update. */
-MOR_API int32_t mor_build_q(mor_context ctx, mor_stream stream, int64_t d_out, int64_t r, int64_t N,
-                            mor_buffer b, mor_buffer omega_b, mor_buffer q);
+MOR_API int32_t mor_build_q(mor_context ctx, mor_stream stream, int64_t d_out, int64_t r, int64_t N, mor_buffer b,
+                            mor_buffer omega_b, mor_buffer q);
 /* y += s · P Qᵀ with P[t,(i,k)] = g[t,i]·ω_A[i,k]·h[t,k], [h|z] = x·agᵀ, g = softmax(z).
  * ag: (r+N)×d_in, omega_a: N×r, q: d_out×N·r. Saves hz (T×(r+N)) and g (T×N). */
-MOR_API int32_t mor_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                            int64_t r, int64_t N, float scale, mor_buffer x, mor_buffer ag,
-                            mor_buffer omega_a, mor_buffer q, mor_buffer hz, mor_buffer g, mor_buffer y);
+MOR_API int32_t mor_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                            int64_t N, float scale, mor_buffer x, mor_buffer ag, mor_buffer omega_a, mor_buffer q,
+                            mor_buffer hz, mor_buffer g, mor_buffer y);
 /* Accumulates dag ((r+N)×d_in: [dA ; dW_g]), domega_a (N×r), db (d_out×r), domega_b (N×d_out) and,
  * when dx is not NULL, dx (T×d_in). b: d_out×r, omega_b: N×d_out. Deterministic: no float atomics. */
-MOR_API int32_t mor_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                             int64_t r, int64_t N, float scale, mor_buffer x, mor_buffer ag,
-                             mor_buffer omega_a, mor_buffer b, mor_buffer omega_b, mor_buffer q,
-                             mor_buffer hz, mor_buffer g, mor_buffer dy, mor_buffer dag,
-                             mor_buffer domega_a, mor_buffer db, mor_buffer domega_b, mor_buffer dx);
+MOR_API int32_t mor_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                             int64_t N, float scale, mor_buffer x, mor_buffer ag, mor_buffer omega_a, mor_buffer b,
+                             mor_buffer omega_b, mor_buffer q, mor_buffer hz, mor_buffer g, mor_buffer dy,
+                             mor_buffer dag, mor_buffer domega_a, mor_buffer db, mor_buffer domega_b, mor_buffer dx);
 
 /* Dense MoE-LoRA: y += s · Σ_i g_i B_i A_i x. ag: (N·r+N)×d_in ([A_0;…;A_{N-1};W_g]),
  * b: d_out×N·r (column block i is B_i). Saves hz (T×(N·r+N)) and g (T×N). */
-MOR_API int32_t mor_moe_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
-                                     int64_t d_out, int64_t r, int64_t N, float scale, mor_buffer x,
-                                     mor_buffer ag, mor_buffer b, mor_buffer hz, mor_buffer g, mor_buffer y);
-MOR_API int32_t mor_moe_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
-                                      int64_t d_out, int64_t r, int64_t N, float scale, mor_buffer x,
-                                      mor_buffer ag, mor_buffer b, mor_buffer hz, mor_buffer g,
-                                      mor_buffer dy, mor_buffer dag, mor_buffer db, mor_buffer dx);
+MOR_API int32_t mor_moe_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
+                                     int64_t r, int64_t N, float scale, mor_buffer x, mor_buffer ag, mor_buffer b,
+                                     mor_buffer hz, mor_buffer g, mor_buffer y);
+MOR_API int32_t mor_moe_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
+                                      int64_t r, int64_t N, float scale, mor_buffer x, mor_buffer ag, mor_buffer b,
+                                      mor_buffer hz, mor_buffer g, mor_buffer dy, mor_buffer dag, mor_buffer db,
+                                      mor_buffer dx);
 
 /* DoRA (PEFT semantics, norm detached): y = c ⊙ (W x + s·B A x), c = m / ‖W + s·B A‖_row.
  * w: d_out×d_in frozen weight (F32 or BF16), w_norm2: d_out precomputed ‖W_j‖² (F32, see
@@ -211,18 +204,17 @@ MOR_API int32_t mor_moe_lora_backward(mor_context ctx, mor_stream stream, int64_
  * Saves h (T×r). */
 MOR_API int32_t mor_row_norm2(mor_context ctx, mor_stream stream, int64_t rows, int64_t cols, mor_buffer w,
                               mor_buffer out);
-MOR_API int32_t mor_dora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                                 int64_t r, float scale, mor_buffer x, mor_buffer w, mor_buffer w_norm2,
-                                 mor_buffer a, mor_buffer b, mor_buffer m, mor_buffer h, mor_buffer norm,
-                                 mor_buffer base, mor_buffer y);
+MOR_API int32_t mor_dora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                 float scale, mor_buffer x, mor_buffer w, mor_buffer w_norm2, mor_buffer a,
+                                 mor_buffer b, mor_buffer m, mor_buffer h, mor_buffer norm, mor_buffer base,
+                                 mor_buffer y);
 /* Accumulates dm (d_out), da, db and dx (optional; the full dx = (c⊙dy)·W + LoRA path, written with
  * beta = 1 into dx: the caller does NOT add the base path separately for DoRA). u is the `base`
  * buffer as left by mor_dora_forward. */
-MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in,
-                                  int64_t d_out, int64_t r, float scale, mor_buffer x, mor_buffer w,
-                                  mor_buffer a, mor_buffer b, mor_buffer m, mor_buffer h, mor_buffer norm,
-                                  mor_buffer u, mor_buffer dy, mor_buffer dm, mor_buffer da, mor_buffer db,
-                                  mor_buffer dx);
+MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                  float scale, mor_buffer x, mor_buffer w, mor_buffer a, mor_buffer b, mor_buffer m,
+                                  mor_buffer h, mor_buffer norm, mor_buffer u, mor_buffer dy, mor_buffer dm,
+                                  mor_buffer da, mor_buffer db, mor_buffer dx);
 
 /* ---- transformer ops (llm.c style: explicit forward/backward, saved tensors spelled out) ---------
  * Activations are F32, row-major, tokens × features. Like the adapter ops, every *_backward ADDS
@@ -230,8 +222,8 @@ MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T,
 
 /* RMSNorm (HF LlamaRMSNorm): y = x · rstd ⊙ w, rstd = 1/sqrt(mean(x²) + eps). x, y: T×C; w: C.
  * Saves rstd (T). */
-MOR_API int32_t mor_rmsnorm_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, float eps,
-                                    mor_buffer x, mor_buffer w, mor_buffer y, mor_buffer rstd);
+MOR_API int32_t mor_rmsnorm_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, float eps, mor_buffer x,
+                                    mor_buffer w, mor_buffer y, mor_buffer rstd);
 /* dx += ∂/∂x, dw += ∂/∂w (dw may be NULL for a frozen norm). */
 MOR_API int32_t mor_rmsnorm_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t C, mor_buffer x,
                                      mor_buffer w, mor_buffer rstd, mor_buffer dy, mor_buffer dx, mor_buffer dw);
@@ -257,11 +249,11 @@ typedef struct mor_attention_dims {
   float scale;
   int32_t causal;
 } mor_attention_dims;
-MOR_API int32_t mor_attention_forward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims,
-                                      mor_buffer q, mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse);
-MOR_API int32_t mor_attention_backward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims,
-                                       mor_buffer q, mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse,
-                                       mor_buffer dout, mor_buffer dq, mor_buffer dk, mor_buffer dv);
+MOR_API int32_t mor_attention_forward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims, mor_buffer q,
+                                      mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse);
+MOR_API int32_t mor_attention_backward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims, mor_buffer q,
+                                       mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse, mor_buffer dout,
+                                       mor_buffer dq, mor_buffer dk, mor_buffer dv);
 
 /* SwiGLU: out = silu(gate) ⊙ up over n elements. */
 MOR_API int32_t mor_swiglu_forward(mor_context ctx, mor_stream stream, int64_t n, mor_buffer gate, mor_buffer up,

@@ -71,10 +71,10 @@ MOR_HD inline uint16_t f32_to_f16(float f) {
   uint32_t u = f32_bits(f);
   uint32_t sign = (u >> 16) & 0x8000u;
   uint32_t absu = u & 0x7fffffffu;
-  if (absu > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+  if (absu > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
   if (absu >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf (RNE boundary)
-  if (absu < 0x38800000u) {  // subnormal or zero in f16
-    if (absu < 0x33000000u) return static_cast<uint16_t>(sign);  // rounds to zero
+  if (absu < 0x38800000u) {                                               // subnormal or zero in f16
+    if (absu < 0x33000000u) return static_cast<uint16_t>(sign);           // rounds to zero
     uint32_t exp = absu >> 23;
     uint32_t mant = (absu & 0x7fffffu) | 0x800000u;
     uint32_t shift = 126 - exp;  // 113 - exp + 13

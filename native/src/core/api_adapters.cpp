@@ -35,9 +35,8 @@ void require_frozen_weight(const mor_buffer_t* w, int64_t d_out, int64_t d_in, c
 
 extern "C" {
 
-MOR_API int32_t mor_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                                 int64_t r, float scale, mor_buffer x, mor_buffer a, mor_buffer b, mor_buffer h,
-                                 mor_buffer y) {
+MOR_API int32_t mor_lora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                 float scale, mor_buffer x, mor_buffer a, mor_buffer b, mor_buffer h, mor_buffer y) {
   return abi_guard([&] {
     const char* op = "mor_lora_forward";
     check_context(ctx);
@@ -53,9 +52,9 @@ MOR_API int32_t mor_lora_forward(mor_context ctx, mor_stream stream, int64_t T, 
   });
 }
 
-MOR_API int32_t mor_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                                  int64_t r, float scale, mor_buffer x, mor_buffer a, mor_buffer b, mor_buffer h,
-                                  mor_buffer dy, mor_buffer da, mor_buffer db, mor_buffer dx) {
+MOR_API int32_t mor_lora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                  float scale, mor_buffer x, mor_buffer a, mor_buffer b, mor_buffer h, mor_buffer dy,
+                                  mor_buffer da, mor_buffer db, mor_buffer dx) {
   return abi_guard([&] {
     const char* op = "mor_lora_backward";
     check_context(ctx);
@@ -70,8 +69,8 @@ MOR_API int32_t mor_lora_backward(mor_context ctx, mor_stream stream, int64_t T,
     require_f32(db, d_out * r, "mor_lora_backward dB");
     if (dx != nullptr) require_f32(dx, T * d_in, "mor_lora_backward dx");
     require_same_context(ctx, {x, a, b, h, dy, da, db, dx}, op);
-    lora_backward(env_for(ctx, stream), {T, d_in, d_out}, r, scale, f32(x), f32(a), f32(b), f32(h), f32(dy),
-                  f32(da), f32(db), f32(dx));
+    lora_backward(env_for(ctx, stream), {T, d_in, d_out}, r, scale, f32(x), f32(a), f32(b), f32(h), f32(dy), f32(da),
+                  f32(db), f32(dx));
   });
 }
 
@@ -188,8 +187,8 @@ MOR_API int32_t mor_moe_lora_backward(mor_context ctx, mor_stream stream, int64_
     if (dx != nullptr) require_f32(dx, T * d_in, "mor_moe_lora_backward dx");
     require_same_context(ctx, {x, ag, b, hz, g, dy, dag, db, dx}, op);
     GateShape sh{T, N, r, false};
-    gated_backward(env_for(ctx, stream), {T, d_in, d_out}, sh, scale, f32(x), f32(ag), nullptr, f32(b), f32(hz),
-                   f32(g), f32(dy), f32(dag), nullptr, f32(db), 1.0f, f32(dx));
+    gated_backward(env_for(ctx, stream), {T, d_in, d_out}, sh, scale, f32(x), f32(ag), nullptr, f32(b), f32(hz), f32(g),
+                   f32(dy), f32(dag), nullptr, f32(db), 1.0f, f32(dx));
   });
 }
 
@@ -205,8 +204,8 @@ MOR_API int32_t mor_row_norm2(mor_context ctx, mor_stream stream, int64_t rows, 
   });
 }
 
-MOR_API int32_t mor_dora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                                 int64_t r, float scale, mor_buffer x, mor_buffer w, mor_buffer w_norm2, mor_buffer a,
+MOR_API int32_t mor_dora_forward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                 float scale, mor_buffer x, mor_buffer w, mor_buffer w_norm2, mor_buffer a,
                                  mor_buffer b, mor_buffer m, mor_buffer h, mor_buffer norm, mor_buffer base,
                                  mor_buffer y) {
   return abi_guard([&] {
@@ -230,10 +229,10 @@ MOR_API int32_t mor_dora_forward(mor_context ctx, mor_stream stream, int64_t T, 
   });
 }
 
-MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out,
-                                  int64_t r, float scale, mor_buffer x, mor_buffer w, mor_buffer a, mor_buffer b,
-                                  mor_buffer m, mor_buffer h, mor_buffer norm, mor_buffer u, mor_buffer dy,
-                                  mor_buffer dm, mor_buffer da, mor_buffer db, mor_buffer dx) {
+MOR_API int32_t mor_dora_backward(mor_context ctx, mor_stream stream, int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                  float scale, mor_buffer x, mor_buffer w, mor_buffer a, mor_buffer b, mor_buffer m,
+                                  mor_buffer h, mor_buffer norm, mor_buffer u, mor_buffer dy, mor_buffer dm,
+                                  mor_buffer da, mor_buffer db, mor_buffer dx) {
   return abi_guard([&] {
     const char* op = "mor_dora_backward";
     check_context(ctx);

@@ -10,9 +10,9 @@ using namespace mor;
 namespace {
 
 void check_range(const mor_buffer_t* buf, int64_t offset, int64_t count, const char* what) {
-  require(offset >= 0 && count >= 0, MOR_ERR_INVALID_ARGUMENT,
-          std::string(what) + ": negative offset or count (" + std::to_string(offset) + ", " +
-              std::to_string(count) + ")");
+  require(
+      offset >= 0 && count >= 0, MOR_ERR_INVALID_ARGUMENT,
+      std::string(what) + ": negative offset or count (" + std::to_string(offset) + ", " + std::to_string(count) + ")");
   require(offset <= buf->numel && count <= buf->numel - offset, MOR_ERR_SHAPE,
           std::string(what) + ": range [" + std::to_string(offset) + ", " + std::to_string(offset + count) +
               ") is outside the buffer of " + std::to_string(buf->numel) + " elements");
@@ -26,8 +26,7 @@ char* element(const mor_buffer_t* buf, int64_t offset) {
 
 extern "C" {
 
-MOR_API int32_t mor_buffer_create(mor_context ctx, int32_t dtype, int64_t numel, mor_stream stream,
-                                  mor_buffer* out) {
+MOR_API int32_t mor_buffer_create(mor_context ctx, int32_t dtype, int64_t numel, mor_stream stream, mor_buffer* out) {
   return abi_guard([&] {
     require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");
     *out = nullptr;
@@ -104,8 +103,7 @@ MOR_API int32_t mor_buffer_upload(mor_buffer dst, int64_t dst_offset, const void
   });
 }
 
-MOR_API int32_t mor_buffer_download(mor_buffer src, int64_t src_offset, void* host, int64_t count,
-                                    mor_stream stream) {
+MOR_API int32_t mor_buffer_download(mor_buffer src, int64_t src_offset, void* host, int64_t count, mor_stream stream) {
   return abi_guard([&] {
     check_buffer(src, "mor_buffer_download");
     check_range(src, src_offset, count, "mor_buffer_download");
@@ -117,15 +115,15 @@ MOR_API int32_t mor_buffer_download(mor_buffer src, int64_t src_offset, void* ho
   });
 }
 
-MOR_API int32_t mor_buffer_copy(mor_buffer dst, int64_t dst_offset, mor_buffer src, int64_t src_offset,
-                                int64_t count, mor_stream stream) {
+MOR_API int32_t mor_buffer_copy(mor_buffer dst, int64_t dst_offset, mor_buffer src, int64_t src_offset, int64_t count,
+                                mor_stream stream) {
   return abi_guard([&] {
     check_buffer(dst, "mor_buffer_copy dst");
     check_buffer(src, "mor_buffer_copy src");
     require(dst->ctx == src->ctx, MOR_ERR_INVALID_ARGUMENT, "mor_buffer_copy: buffers belong to different contexts");
     require(dst->dtype == src->dtype, MOR_ERR_DTYPE,
-            std::string("mor_buffer_copy: dtypes differ (") + dtype_name(dst->dtype) + " vs " +
-                dtype_name(src->dtype) + "); use mor_cast");
+            std::string("mor_buffer_copy: dtypes differ (") + dtype_name(dst->dtype) + " vs " + dtype_name(src->dtype) +
+                "); use mor_cast");
     check_range(dst, dst_offset, count, "mor_buffer_copy dst");
     check_range(src, src_offset, count, "mor_buffer_copy src");
     if (count == 0) return;
@@ -153,8 +151,9 @@ MOR_API int32_t mor_cast(mor_buffer dst, mor_buffer src, mor_stream stream) {
     require(dtype_is_float(dst->dtype) && dtype_is_float(src->dtype), MOR_ERR_DTYPE,
             std::string("mor_cast: only F32/F16/BF16 convert, got ") + dtype_name(src->dtype) + " -> " +
                 dtype_name(dst->dtype));
-    require(dst->numel == src->numel, MOR_ERR_SHAPE,
-            "mor_cast: element counts differ (" + std::to_string(src->numel) + " -> " + std::to_string(dst->numel) + ")");
+    require(
+        dst->numel == src->numel, MOR_ERR_SHAPE,
+        "mor_cast: element counts differ (" + std::to_string(src->numel) + " -> " + std::to_string(dst->numel) + ")");
     if (src->numel == 0) return;
     mor_context_t* ctx = check_context(dst->ctx);
     ctx->backend->cast(dst->data, dst->dtype, src->data, src->dtype, src->numel, resolve_stream(ctx, stream));

@@ -6,11 +6,11 @@
 
 using namespace mor;
 
-extern "C" MOR_API int32_t mor_gemm(mor_context ctx, mor_stream stream, int32_t trans_a, int32_t trans_b,
-                                    int64_t m, int64_t n, int64_t k, float alpha, mor_buffer a, int64_t a_offset,
-                                    int64_t lda, int64_t stride_a, mor_buffer b, int64_t b_offset, int64_t ldb,
-                                    int64_t stride_b, float beta, mor_buffer c, int64_t c_offset, int64_t ldc,
-                                    int64_t stride_c, int64_t batch, int32_t allow_tf32) {
+extern "C" MOR_API int32_t mor_gemm(mor_context ctx, mor_stream stream, int32_t trans_a, int32_t trans_b, int64_t m,
+                                    int64_t n, int64_t k, float alpha, mor_buffer a, int64_t a_offset, int64_t lda,
+                                    int64_t stride_a, mor_buffer b, int64_t b_offset, int64_t ldb, int64_t stride_b,
+                                    float beta, mor_buffer c, int64_t c_offset, int64_t ldc, int64_t stride_c,
+                                    int64_t batch, int32_t allow_tf32) {
   return abi_guard([&] {
     check_context(ctx);
     check_buffer(a, "mor_gemm A");

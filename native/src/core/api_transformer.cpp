@@ -16,9 +16,11 @@ float* f32(mor_buffer_t* b) { return b == nullptr ? nullptr : static_cast<float*
 void require_i32(const mor_buffer_t* buf, int64_t numel, const char* what) {
   require(buf != nullptr && buf->magic == mor_buffer_t::kMagic, MOR_ERR_INVALID_ARGUMENT,
           std::string(what) + ": buffer is null, invalid or destroyed");
-  require(buf->dtype == MOR_DTYPE_I32, MOR_ERR_DTYPE, std::string(what) + ": expected I32, got " + dtype_name(buf->dtype));
-  require(buf->numel >= numel, MOR_ERR_SHAPE,
-          std::string(what) + ": needs " + std::to_string(numel) + " elements, buffer has " + std::to_string(buf->numel));
+  require(buf->dtype == MOR_DTYPE_I32, MOR_ERR_DTYPE,
+          std::string(what) + ": expected I32, got " + dtype_name(buf->dtype));
+  require(
+      buf->numel >= numel, MOR_ERR_SHAPE,
+      std::string(what) + ": needs " + std::to_string(numel) + " elements, buffer has " + std::to_string(buf->numel));
 }
 
 // Every id in [0, V), except `allowed` (the ignore index) when `has_allowed`.
@@ -118,8 +120,17 @@ AttentionArgs check_attention(mor_context_t* ctx, const mor_attention_dims* d, m
   require_f32(out, B * d->q_len * qw, (std::string(op) + " out").c_str());
   require_f32(lse, B * d->q_heads * d->q_len, (std::string(op) + " lse").c_str());
   require_same_context(ctx, {q, k, v, out, lse}, op);
-  return AttentionArgs{B, d->q_len, d->kv_len, d->q_heads, d->kv_heads, d->head_dim, d->q_row_stride,
-                       d->kv_row_stride, d->kv_batch_stride, d->scale, d->causal != 0};
+  return AttentionArgs{B,
+                       d->q_len,
+                       d->kv_len,
+                       d->q_heads,
+                       d->kv_heads,
+                       d->head_dim,
+                       d->q_row_stride,
+                       d->kv_row_stride,
+                       d->kv_batch_stride,
+                       d->scale,
+                       d->causal != 0};
 }
 }  // namespace
 
@@ -134,9 +145,9 @@ MOR_API int32_t mor_attention_forward(mor_context ctx, mor_stream stream, const 
   });
 }
 
-MOR_API int32_t mor_attention_backward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims,
-                                       mor_buffer q, mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse,
-                                       mor_buffer dout, mor_buffer dq, mor_buffer dk, mor_buffer dv) {
+MOR_API int32_t mor_attention_backward(mor_context ctx, mor_stream stream, const mor_attention_dims* dims, mor_buffer q,
+                                       mor_buffer k, mor_buffer v, mor_buffer out, mor_buffer lse, mor_buffer dout,
+                                       mor_buffer dq, mor_buffer dk, mor_buffer dv) {
   return abi_guard([&] {
     const char* op = "mor_attention_backward";
     check_context(ctx);
@@ -145,8 +156,8 @@ MOR_API int32_t mor_attention_backward(mor_context ctx, mor_stream stream, const
     check_attention(ctx, dims, dq, dk, dv, dout, lse, op);
     if (a.batch == 0 || a.q_len == 0) return;
     ctx->backend->attention_backward(a, f32(q) + dims->q_offset, f32(k) + dims->k_offset, f32(v) + dims->v_offset,
-                                     f32(out), f32(lse), f32(dout), f32(dq) + dims->q_offset,
-                                     f32(dk) + dims->k_offset, f32(dv) + dims->v_offset, resolve_stream(ctx, stream));
+                                     f32(out), f32(lse), f32(dout), f32(dq) + dims->q_offset, f32(dk) + dims->k_offset,
+                                     f32(dv) + dims->v_offset, resolve_stream(ctx, stream));
   });
 }
 
@@ -192,7 +203,8 @@ MOR_API int32_t mor_embedding_forward(mor_context ctx, mor_stream stream, int64_
     require_same_context(ctx, {ids, table, out}, "mor_embedding_forward");
     NativeStream s = resolve_stream(ctx, stream);
     require_ids_in_range(ctx, s, ids, T, V, false, 0, "mor_embedding_forward ids");
-    ctx->backend->embedding_forward(T, C, static_cast<const int32_t*>(ids->data), table->data, table->dtype, f32(out), s);
+    ctx->backend->embedding_forward(T, C, static_cast<const int32_t*>(ids->data), table->data, table->dtype, f32(out),
+                                    s);
   });
 }
 

@@ -93,19 +93,18 @@ class Backend {
   virtual void build_q(int64_t d_out, int64_t r, int64_t N, const float* b, const float* omega_b, float* q,
                        NativeStream s) = 0;
   // dB[j,k] += Σ_i dQ[j,(i,k)]·ω_B[i,j];  dω_B[i,j] += Σ_k dQ[j,(i,k)]·B[j,k].
-  virtual void reduce_dq(int64_t d_out, int64_t r, int64_t N, const float* dq, const float* b,
-                         const float* omega_b, float* db, float* domega_b, NativeStream s) = 0;
+  virtual void reduce_dq(int64_t d_out, int64_t r, int64_t N, const float* dq, const float* b, const float* omega_b,
+                         float* db, float* domega_b, NativeStream s) = 0;
 
   // out[i] = Σ_j w[i,j]² (w F32 or BF16), out F32.
-  virtual void row_norm2(int64_t rows, int64_t cols, const void* w, mor_dtype w_type, float* out,
-                         NativeStream s) = 0;
+  virtual void row_norm2(int64_t rows, int64_t cols, const void* w, mor_dtype w_type, float* out, NativeStream s) = 0;
   // DoRA row norm: n_j = sqrt(max(0, w2_j + 2s·Σ_k B[j,k]·WAt[j,k] + s²·B_j G B_jᵀ)),
   // with WAt = W·Aᵀ (d_out×r) and G = A·Aᵀ (r×r).
-  virtual void dora_norm(int64_t d_out, int64_t r, float scale, const float* w_norm2, const float* b,
-                         const float* wat, const float* gram, float* norm, NativeStream s) = 0;
+  virtual void dora_norm(int64_t d_out, int64_t r, float scale, const float* w_norm2, const float* b, const float* wat,
+                         const float* gram, float* norm, NativeStream s) = 0;
   // y[t,j] = (m_j / n_j)·u[t,j]
-  virtual void dora_scale_forward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u,
-                                  float* y, NativeStream s) = 0;
+  virtual void dora_scale_forward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u, float* y,
+                                  NativeStream s) = 0;
   // du[t,j] = dy[t,j]·m_j/n_j;  dm_j += Σ_t dy[t,j]·u[t,j] / n_j (fixed order over t).
   virtual void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u,
                                    const float* dy, float* du, float* dm, NativeStream s) = 0;
@@ -129,8 +128,8 @@ class Backend {
                                float* dup, NativeStream s);
   virtual void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type,
                                  float* out, NativeStream s);
-  virtual void embedding_backward(int64_t T, int64_t C, int64_t V, const int32_t* ids, const float* dout,
-                                  float* dtable, NativeStream s);
+  virtual void embedding_backward(int64_t T, int64_t C, int64_t V, const int32_t* ids, const float* dout, float* dtable,
+                                  NativeStream s);
   virtual void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, int32_t ignore_index,
                              float* losses, float grad_scale, NativeStream s);
   virtual void adamw(int64_t n, float* params, const float* grads, float* m, float* v, const AdamWArgs& hp,

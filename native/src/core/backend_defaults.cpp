@@ -8,16 +8,16 @@ namespace mor {
 
 namespace {
 [[noreturn]] void unsupported(const Backend& be, const char* op) {
-  fail(MOR_ERR_NOT_SUPPORTED, std::string(op) + " is not implemented on the " +
-                                  (be.kind() == MOR_BACKEND_CUDA ? "CUDA" : "CPU") + " backend");
+  fail(MOR_ERR_NOT_SUPPORTED,
+       std::string(op) + " is not implemented on the " + (be.kind() == MOR_BACKEND_CUDA ? "CUDA" : "CPU") + " backend");
 }
 }  // namespace
 
 void Backend::rmsnorm_forward(int64_t, int64_t, float, const float*, const float*, float*, float*, NativeStream) {
   unsupported(*this, "rmsnorm_forward");
 }
-void Backend::rmsnorm_backward(int64_t, int64_t, const float*, const float*, const float*, const float*, float*,
-                               float*, NativeStream) {
+void Backend::rmsnorm_backward(int64_t, int64_t, const float*, const float*, const float*, const float*, float*, float*,
+                               NativeStream) {
   unsupported(*this, "rmsnorm_backward");
 }
 void Backend::rope(int64_t, int64_t, int64_t, float*, int64_t, const int32_t*, const float*, bool, NativeStream) {

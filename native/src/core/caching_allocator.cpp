@@ -8,7 +8,7 @@
 namespace mor {
 
 namespace {
-constexpr size_t kSmall = 1u << 20;      // below 1 MiB: 512-byte granules
+constexpr size_t kSmall = 1u << 20;         // below 1 MiB: 512-byte granules
 constexpr size_t kLargeGranule = 2u << 20;  // above: 2 MiB granules (bounded waste, good reuse)
 // A cached block is reused for a request if it is at most this much larger (keeps waste bounded).
 constexpr double kMaxSlack = 1.25;

@@ -41,7 +41,7 @@ class CachingAllocator {
   Backend& backend_;
   mutable std::mutex mu_;
   std::unordered_map<void*, Block> live_;
-  std::unordered_map<NativeStream, NativeStream> retired_streams_;  // destroyed stream -> fallback
+  std::unordered_map<NativeStream, NativeStream> retired_streams_;       // destroyed stream -> fallback
   std::unordered_map<NativeStream, std::multimap<size_t, void*>> free_;  // per stream: size -> block
   int64_t live_bytes_ = 0, peak_bytes_ = 0, cached_bytes_ = 0, reserved_bytes_ = 0, system_allocs_ = 0;
 };

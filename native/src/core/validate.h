@@ -41,9 +41,9 @@ inline void require_f32(const mor_buffer_t* buf, int64_t numel, const char* what
           std::string(what) + ": buffer handle is invalid or destroyed");
   require(buf->dtype == MOR_DTYPE_F32, MOR_ERR_DTYPE,
           std::string(what) + ": expected F32, got " + dtype_name(buf->dtype));
-  require(buf->numel >= numel, MOR_ERR_SHAPE,
-          std::string(what) + ": needs " + std::to_string(numel) + " elements, buffer has " +
-              std::to_string(buf->numel));
+  require(
+      buf->numel >= numel, MOR_ERR_SHAPE,
+      std::string(what) + ": needs " + std::to_string(numel) + " elements, buffer has " + std::to_string(buf->numel));
 }
 
 inline void require_same_context(const mor_context_t* ctx, std::initializer_list<const mor_buffer_t*> bufs,

@@ -21,8 +21,7 @@ class CpuBackend final : public Backend {
 
   void* raw_alloc(size_t bytes) override {
     void* p = platform::aligned_alloc(bytes, kAlignment);
-    if (p == nullptr)
-      fail(MOR_ERR_OUT_OF_MEMORY, "host allocation of " + std::to_string(bytes) + " bytes failed");
+    if (p == nullptr) fail(MOR_ERR_OUT_OF_MEMORY, "host allocation of " + std::to_string(bytes) + " bytes failed");
     return p;
   }
   void raw_free(void* p) noexcept override { platform::aligned_free(p); }
@@ -76,8 +75,8 @@ class CpuBackend final : public Backend {
                           NativeStream) override {
     cpu::dora_scale_forward(T, d_out, m, norm, u, y);
   }
-  void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u,
-                           const float* dy, float* du, float* dm, NativeStream) override {
+  void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* norm, const float* u, const float* dy,
+                           float* du, float* dm, NativeStream) override {
     cpu::dora_scale_backward(T, d_out, m, norm, u, dy, du, dm);
   }
 
@@ -93,13 +92,12 @@ class CpuBackend final : public Backend {
             bool inverse, NativeStream) override {
     cpu::rope(T, H, D, x, ld, positions, inv_freq, inverse);
   }
-  void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
-                         float* lse, NativeStream) override {
+  void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out, float* lse,
+                         NativeStream) override {
     cpu::attention_forward(a, q, k, v, out, lse);
   }
   void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
-                          const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                          NativeStream) override {
+                          const float* lse, const float* dout, float* dq, float* dk, float* dv, NativeStream) override {
     cpu::attention_backward(a, q, k, v, out, lse, dout, dq, dk, dv);
   }
   void swiglu_forward(int64_t n, const float* gate, const float* up, float* out, NativeStream) override {

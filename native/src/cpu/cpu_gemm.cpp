@@ -25,10 +25,14 @@ struct Stored {
 
 float load(const void* p, mor_dtype t, int64_t i) {
   switch (t) {
-    case MOR_DTYPE_F32: return static_cast<const float*>(p)[i];
-    case MOR_DTYPE_BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    case MOR_DTYPE_F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    default: fail(MOR_ERR_DTYPE, "gemm: unsupported dtype");
+    case MOR_DTYPE_F32:
+      return static_cast<const float*>(p)[i];
+    case MOR_DTYPE_BF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case MOR_DTYPE_F16:
+      return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    default:
+      fail(MOR_ERR_DTYPE, "gemm: unsupported dtype");
   }
 }
 
@@ -54,8 +58,7 @@ std::vector<unsigned short> to_bf16(const Stored& s) {
   for (int64_t i = 0; i < s.rows; ++i)
     for (int64_t j = 0; j < s.cols; ++j) {
       const int64_t src = i * s.ld + j;
-      uint16_t bits = s.t == MOR_DTYPE_BF16 ? static_cast<const uint16_t*>(s.p)[src]
-                                            : f32_to_bf16(load(s.p, s.t, src));
+      uint16_t bits = s.t == MOR_DTYPE_BF16 ? static_cast<const uint16_t*>(s.p)[src] : f32_to_bf16(load(s.p, s.t, src));
       out[i * s.cols + j] = bits;
     }
   return out;

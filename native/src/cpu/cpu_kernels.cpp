@@ -155,7 +155,7 @@ void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* 
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < T; ++t)
     for (int64_t j = 0; j < d_out; ++j) du[t * d_out + j] = dy[t * d_out + j] * (m[j] / norm[j]);
-  // Column sums over tokens, in token order for each j (parallel over j only).
+      // Column sums over tokens, in token order for each j (parallel over j only).
 #pragma omp parallel for schedule(static)
   for (int64_t j = 0; j < d_out; ++j) {
     float s = 0.0f;
@@ -166,15 +166,21 @@ void dora_scale_backward(int64_t T, int64_t d_out, const float* m, const float* 
 
 void fill(void* dst, mor_dtype t, int64_t count, double value) {
   switch (t) {
-    case MOR_DTYPE_F32: std::fill_n(static_cast<float*>(dst), count, static_cast<float>(value)); break;
+    case MOR_DTYPE_F32:
+      std::fill_n(static_cast<float*>(dst), count, static_cast<float>(value));
+      break;
     case MOR_DTYPE_BF16:
       std::fill_n(static_cast<uint16_t*>(dst), count, f32_to_bf16(static_cast<float>(value)));
       break;
     case MOR_DTYPE_F16:
       std::fill_n(static_cast<uint16_t*>(dst), count, f32_to_f16(static_cast<float>(value)));
       break;
-    case MOR_DTYPE_I32: std::fill_n(static_cast<int32_t*>(dst), count, static_cast<int32_t>(value)); break;
-    case MOR_DTYPE_I64: std::fill_n(static_cast<int64_t*>(dst), count, static_cast<int64_t>(value)); break;
+    case MOR_DTYPE_I32:
+      std::fill_n(static_cast<int32_t*>(dst), count, static_cast<int32_t>(value));
+      break;
+    case MOR_DTYPE_I64:
+      std::fill_n(static_cast<int64_t*>(dst), count, static_cast<int64_t>(value));
+      break;
   }
 }
 
@@ -187,14 +193,26 @@ void cast(void* dst, mor_dtype dst_type, const void* src, mor_dtype src_type, in
   for (int64_t i = 0; i < count; ++i) {
     float v;
     switch (src_type) {
-      case MOR_DTYPE_F32: v = static_cast<const float*>(src)[i]; break;
-      case MOR_DTYPE_BF16: v = bf16_to_f32(static_cast<const uint16_t*>(src)[i]); break;
-      default: v = f16_to_f32(static_cast<const uint16_t*>(src)[i]); break;
+      case MOR_DTYPE_F32:
+        v = static_cast<const float*>(src)[i];
+        break;
+      case MOR_DTYPE_BF16:
+        v = bf16_to_f32(static_cast<const uint16_t*>(src)[i]);
+        break;
+      default:
+        v = f16_to_f32(static_cast<const uint16_t*>(src)[i]);
+        break;
     }
     switch (dst_type) {
-      case MOR_DTYPE_F32: static_cast<float*>(dst)[i] = v; break;
-      case MOR_DTYPE_BF16: static_cast<uint16_t*>(dst)[i] = f32_to_bf16(v); break;
-      default: static_cast<uint16_t*>(dst)[i] = f32_to_f16(v); break;
+      case MOR_DTYPE_F32:
+        static_cast<float*>(dst)[i] = v;
+        break;
+      case MOR_DTYPE_BF16:
+        static_cast<uint16_t*>(dst)[i] = f32_to_bf16(v);
+        break;
+      default:
+        static_cast<uint16_t*>(dst)[i] = f32_to_f16(v);
+        break;
     }
   }
 }

@@ -12,7 +12,7 @@
 namespace mor::cpu {
 
 namespace {
-constexpr int64_t kTokenChunk = 64;    // rows per partial sum in two-phase column reductions
+constexpr int64_t kTokenChunk = 64;     // rows per partial sum in two-phase column reductions
 constexpr int64_t kReduceChunk = 4096;  // elements per partial sum in sum_squares
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -77,8 +77,7 @@ void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* 
   }
 }
 
-void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
-                       float* lse) {
+void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out, float* lse) {
   const int64_t D = a.head_dim, group = a.q_heads / a.kv_heads;
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < a.batch; ++b)

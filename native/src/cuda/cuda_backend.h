@@ -70,8 +70,8 @@ class CudaBackend final : public Backend {
                         float* dx, float* dw, NativeStream s) override;
   void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* positions, const float* inv_freq,
             bool inverse, NativeStream s) override;
-  void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
-                         float* lse, NativeStream s) override;
+  void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out, float* lse,
+                         NativeStream s) override;
   void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
                           const float* lse, const float* dout, float* dq, float* dk, float* dv,
                           NativeStream s) override;
