@@ -44,7 +44,7 @@ public static class MorApp
         }
         catch (Exception e) when (e is NonFiniteException or DataFormatException or MoRNativeException or IOException
                                        or InvalidDataException or UnauthorizedAccessException or ArgumentException
-                                       or InvalidOperationException or NotSupportedException)
+                                       or InvalidOperationException or NotSupportedException or OperationCanceledException)
         {
             console.Error.WriteLine($"mor: error: {e.Message}");
             return ExitCodes.RuntimeError;
@@ -63,6 +63,7 @@ public static class MorApp
         var root = new RootCommand("MoRNative: fine-tune LLaMA-family models with Mixture-of-Ranks adapters (CPU or CUDA).");
         root.Add(SelftestCommand.Create(console));
         root.Add(InspectCommand.Create(console));
+        root.Add(FinetuneCommand.Create(console));
         return root;
     }
 }
