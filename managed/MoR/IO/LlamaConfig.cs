@@ -14,6 +14,7 @@ public sealed class LlamaConfig
 
     private int? _numKeyValueHeads;
     private int? _headDim;
+    private DType? _torchDType;
 
     /// <summary><c>model_type</c>: <c>llama</c> or <c>mistral</c>.</summary>
     public string ModelType { get; init; } = "llama";
@@ -63,7 +64,11 @@ public sealed class LlamaConfig
     public bool TieWordEmbeddings { get; init; }
 
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>): the dtype the weights were saved in, if stated.</summary>
-    public DType? TorchDType { get; init; }
+    public DType? TorchDType
+    {
+        get => _torchDType;
+        init => _torchDType = value;
+    }
 
     /// <summary><c>bos_token_id</c>, if stated.</summary>
     public int? BosTokenId { get; init; }
@@ -135,6 +140,14 @@ public sealed class LlamaConfig
             config.Validate();
             return config;
         }
+    }
+
+    /// <summary>A copy with another <see cref="TorchDType"/>: what a model saved in that dtype declares.</summary>
+    internal LlamaConfig WithTorchDType(DType? dtype)
+    {
+        var copy = (LlamaConfig)MemberwiseClone();
+        copy._torchDType = dtype;
+        return copy;
     }
 
     /// <summary>Checks sizes and their consistency.</summary>

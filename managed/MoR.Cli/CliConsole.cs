@@ -1,0 +1,14 @@
+namespace MoR.Cli;
+
+/// <summary>
+/// Where a command writes: results to <see cref="Out"/> (stdout), progress and errors to <see cref="Error"/>
+/// (stderr). Tests pass string writers and run commands in-process.
+/// </summary>
+/// <param name="Out">Results.</param>
+/// <param name="Error">Progress, diagnostics, errors.</param>
+/// <param name="StderrIsTerminal">Draw a live progress bar (otherwise plain lines).</param>
+public sealed record CliConsole(TextWriter Out, TextWriter Error, bool StderrIsTerminal)
+{
+    /// <summary>Cancelled on Ctrl-C (the training loop then checkpoints and stops).</summary>
+    public CancellationToken Cancellation { get; init; }
+}

@@ -1,0 +1,14 @@
+namespace MoR.Cli;
+
+/// <summary>The exit codes of <c>mor</c> (DESIGN.md §5).</summary>
+public static class ExitCodes
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The command ran and failed (bad data, native error, non-finite loss, out of memory).</summary>
+    public const int RuntimeError = 1;
+
+    /// <summary>The command line is wrong.</summary>
+    public const int UsageError = 2;
+}

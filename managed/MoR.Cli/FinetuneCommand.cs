@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Globalization;
+using MoR.Adapters;
+using MoR.Training;
+
+namespace MoR.Cli;
+
+/// <summary><c>mor finetune</c>: every training flag; with no arguments at all, the embedded quickstart.</summary>
+internal static class FinetuneCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var d = new TrainingOptions();
+        var model = new Option<string?>("--model") { Description = "Hugging Face base model folder (config.json, *.safetensors, tokenizer)" };
+        var data = new Option<string?>("--data") { Description = "Training data, JSONL: {\"text\"}, {\"prompt\",\"completion\"}, {\"messages\"} or {\"input_ids\"[,\"labels\"]}" };
+        var evalData = new Option<string?>("--eval-data") { Description = "Validation data (JSONL); default: a --val-split of --data" };
+        var valSplit = new Option<double>("--val-split") { Description = "Fraction of --data held out for validation without --eval-data", DefaultValueFactory = _ => 0.05 };
+        var output = new Option<string>("--output", "-o") { Description = "Output folder (adapter/, checkpoints/, metrics.jsonl, loss.png, training_config.json)", DefaultValueFactory = _ => "mor-output" };
+        var method = new Option<string>("--method") { Description = "lora | dora | moe-lora | mor | full", DefaultValueFactory = _ => "mor" };
+        method.AcceptOnlyFromAmong([.. TrainingMethodNames.All]);
+        var rank = new Option<int>("--rank", "-r") { Description = "Adapter rank r", DefaultValueFactory = _ => d.Rank };
+        var experts = new Option<int>("--experts") { Description = "Experts N (mor, moe-lora)", DefaultValueFactory = _ => d.Experts };
+        var alpha = new Option<float>("--alpha") { Description = "alpha; adapters scale by alpha / r", DefaultValueFactory = _ => d.Alpha };
+        var dropout = new Option<float>("--dropout") { Description = "Adapter dropout: recorded in the config, NOT applied (no dropout kernel)", DefaultValueFactory = _ => 0f };
+        var targets = new Option<string>("--target-modules") { Description = "Comma-separated module names, paths or regexes", DefaultValueFactory = _ => string.Join(',', TrainingOptions.DefaultTargetModules) };
+        var routerInit = new Option<string>("--router-init") { Description = "normal | zeros", DefaultValueFactory = _ => "normal" };
+        routerInit.AcceptOnlyFromAmong("normal", "zeros");
+        var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => d.LearningRate };
+        var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps", DefaultValueFactory = _ => d.WarmupSteps };
+        var minLr = new Option<float>("--min-lr-ratio") { Description = "Cosine floor as a fraction of --lr", DefaultValueFactory = _ => d.MinLearningRateRatio };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.MaxSteps };
+        var beta1 = new Option<float>("--beta1") { DefaultValueFactory = _ => d.Beta1, Description = "AdamW beta1" };
+        var beta2 = new Option<float>("--beta2") { DefaultValueFactory = _ => d.Beta2, Description = "AdamW beta2" };
+        var eps = new Option<float>("--eps") { DefaultValueFactory = _ => d.Epsilon, Description = "AdamW epsilon" };
+        var wd = new Option<float>("--weight-decay") { DefaultValueFactory = _ => d.WeightDecay, Description = "Decoupled weight decay (not on omega scales, magnitudes, norms)" };
+        var clip = new Option<float>("--max-grad-norm") { DefaultValueFactory = _ => d.MaxGradNorm, Description = "Global gradient-norm clip; 0 = off" };
+        var accum = new Option<int>("--grad-accum") { DefaultValueFactory = _ => d.GradientAccumulation, Description = "Micro-batches per optimizer step" };
+        var micro = new Option<int>("--micro-batch") { DefaultValueFactory = _ => d.MicroBatchSize, Description = "Rows per micro-batch" };
+        var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => d.SequenceLength, Description = "Tokens per row" };
+        var noPacking = new Option<bool>("--no-packing") { Description = "One example per row" };
+        var trainOnPrompt = new Option<bool>("--train-on-prompt") { Description = "Also take loss on prompts / user turns" };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed for adapters and data order" };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "Evaluate every N steps (and at the end)" };
+        var evalBatches = new Option<int>("--eval-batches") { DefaultValueFactory = _ => 0, Description = "Max validation micro-batches per evaluation; 0 = all" };
+        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 0, Description = "Checkpoint every N steps (always at the end and on Ctrl-C)" };
+        var skip = new Option<bool>("--skip-nonfinite") { Description = "Skip and count steps with NaN/Inf loss or gradient instead of stopping" };
+        var resume = new Option<bool>("--resume") { Description = "Continue exactly from the newest checkpoint in --output" };
+        var recompute = new Option<bool>("--recompute") { Description = "Recompute activations in backward (less memory)" };
+        var bf16 = new Option<bool>("--bf16-base") { Description = "Keep the frozen base weights in BF16" };
+        Option<string> device = CommonOptions.Device();
+        Option<bool> json = CommonOptions.Json();
+
+        var command = new Command("finetune", "Fine-tune a model with LoRA, DoRA, MoE-LoRA, MoR or full fine-tuning; with no arguments, run the embedded quickstart")
+        {
+            model, data, evalData, valSplit, output, method, rank, experts, alpha, dropout, targets, routerInit, lr, warmup, minLr, steps,
+            beta1, beta2, eps, wd, clip, accum, micro, seqLen, noPacking, trainOnPrompt, seed, evalEvery, evalBatches, saveEvery, skip,
+            resume, recompute, bf16, device, json,
+        };
+        command.SetAction(parse =>
+        {
+            string? modelDir = parse.GetValue(model), dataPath = parse.GetValue(data);
+            if (modelDir is null && dataPath is null)
+            {
+                bool explicitOutput = parse.GetResult(output) is { Implicit: false };
+                return Quickstart.Run(console, parse.GetValue(device)!, parse.GetValue(json), explicitOutput ? parse.GetValue(output) : null);
+            }
+
+            if (modelDir is null || dataPath is null)
+            {
+                throw new UsageException(modelDir is null ? "--data needs --model DIR (or give neither for the quickstart)." : "--model needs --data FILE.jsonl.");
+            }
+
+            var options = new TrainingOptions
+            {
+                Method = TrainingMethodNames.Parse(parse.GetValue(method)!),
+                Rank = parse.GetValue(rank),
+                Experts = parse.GetValue(experts),
+                Alpha = parse.GetValue(alpha),
+                Dropout = parse.GetValue(dropout),
+                TargetModules = [.. parse.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                RouterInit = parse.GetValue(routerInit) == "zeros" ? RouterInit.Zeros : RouterInit.Normal,
+                LearningRate = parse.GetValue(lr),
+                WarmupSteps = parse.GetValue(warmup),
+                MinLearningRateRatio = parse.GetValue(minLr),
+                MaxSteps = parse.GetValue(steps),
+                Beta1 = parse.GetValue(beta1),
+                Beta2 = parse.GetValue(beta2),
+                Epsilon = parse.GetValue(eps),
+                WeightDecay = parse.GetValue(wd),
+                MaxGradNorm = parse.GetValue(clip),
+                GradientAccumulation = parse.GetValue(accum),
+                MicroBatchSize = parse.GetValue(micro),
+                SequenceLength = parse.GetValue(seqLen),
+                Packing = !parse.GetValue(noPacking),
+                MaskPrompt = !parse.GetValue(trainOnPrompt),
+                Seed = parse.GetValue(seed),
+                EvalEvery = parse.GetValue(evalEvery),
+                EvalBatches = parse.GetValue(evalBatches),
+                SaveEvery = parse.GetValue(saveEvery),
+                SkipNonFinite = parse.GetValue(skip),
+            };
+            double split = parse.GetValue(valSplit);
+            try
+            {
+                options.Validate();
+                if (split is < 0 or >= 1)
+                {
+                    throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--val-split must be in [0, 1); got {split}."));
+                }
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message.Split(" (Parameter", 2)[0]);
+            }
+
+            return FinetuneJob.Run(console, new FinetuneSettings
+            {
+                ModelDirectory = modelDir,
+                DataPath = dataPath,
+                EvalDataPath = parse.GetValue(evalData),
+                ValidationSplit = split,
+                OutputDirectory = parse.GetValue(output)!,
+                Training = options,
+                Device = parse.GetValue(device)!,
+                Resume = parse.GetValue(resume),
+                Json = parse.GetValue(json),
+                Recompute = parse.GetValue(recompute),
+                Bf16Base = parse.GetValue(bf16),
+            });
+        });
+        return command;
+    }
+}

@@ -1,0 +1,202 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MoR.Data;
+using MoR.IO;
+using MoR.Model;
+using MoR.Tokenization;
+using MoR.Training;
+
+namespace MoR.Cli;
+
+/// <summary>
+/// <c>mor finetune --model DIR --data FILE</c>: load, attach adapters (or train every weight), read and pack
+/// the data, train with checkpoints, then write the adapter (or model), metrics.jsonl, the loss plot and
+/// training_config.json into the output folder.
+/// </summary>
+internal static class FinetuneJob
+{
+    public static int Run(CliConsole console, FinetuneSettings s)
+    {
+        ITrainingProgress progress = TrainingProgress.For(console, s.Json);
+        TrainingOptions o = s.Training;
+        MoR.Device device = CommonOptions.OpenDevice(s.Device);
+        progress.Info($"mor finetune: {o.Method.ToName()} on {s.ModelDirectory} ({device}), data {s.DataPath}");
+
+        ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(s.ModelDirectory);
+        ChatFormatter? chat = TryChat(s.ModelDirectory);
+        var encoder = new ExampleEncoder(tokenizer, chat, o.MaskPrompt);
+        List<TokenizedExample> examples = JsonlDataset.Read(s.DataPath, encoder);
+        List<TokenizedExample> train, validation;
+        if (s.EvalDataPath is not null)
+        {
+            (train, validation) = (examples, JsonlDataset.Read(s.EvalDataPath, encoder));
+        }
+        else
+        {
+            (train, validation) = DatasetSplit.Split(examples, s.ValidationSplit, o.Seed);
+        }
+
+        int pad = tokenizer.PadId ?? tokenizer.EosId;
+        List<PackedSequence> trainRows = SequencePacker.Pack(train, o.SequenceLength, pad, o.Packing, out int truncated);
+        List<PackedSequence> validationRows = SequencePacker.Pack(validation, o.SequenceLength, pad, o.Packing, out _);
+        progress.Info($"data: {train.Count} training examples -> {trainRows.Count} rows of {o.SequenceLength}; {validation.Count} validation examples" +
+                      (truncated > 0 ? $"; {truncated} examples truncated to {o.SequenceLength + 1} tokens" : string.Empty));
+
+        var loadOptions = new ModelLoadOptions { Trainable = o.Method == TrainingMethod.Full, FrozenWeightDType = s.Bf16Base ? DType.BF16 : null };
+        using LlamaModel model = LlamaModel.Load(s.ModelDirectory, device, loadOptions);
+        model.RecomputeActivations = s.Recompute;
+        return Train(console, progress, s, model, trainRows, validationRows, "finetune");
+    }
+
+    /// <summary>The shared second half (also used by the quickstart): adapters, trainer, outputs.</summary>
+    public static int Train(
+        CliConsole console, ITrainingProgress progress, FinetuneSettings s, LlamaModel model,
+        List<PackedSequence> trainRows, List<PackedSequence> validationRows, string title)
+    {
+        TrainingOptions o = s.Training;
+        if (o.Method != TrainingMethod.Full)
+        {
+            IReadOnlyList<string> adapted = AdapterInjector.Attach(model, new AdapterSpec
+            {
+                Kind = o.Method.AdapterKindOf()!.Value,
+                Rank = o.Rank,
+                Alpha = o.Alpha,
+                Experts = o.Experts,
+                TargetModules = [.. o.TargetModules],
+                RouterInit = o.RouterInit,
+                Seed = o.Seed,
+            });
+            progress.Info($"adapters: {o.Method.ToName()} r={o.Rank}{(o.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? $" experts={o.Experts}" : string.Empty)} alpha={o.Alpha} on {adapted.Count} modules");
+        }
+
+        Directory.CreateDirectory(s.OutputDirectory);
+        AtomicFile.WriteAllText(FinetuneOutputs.Config(s.OutputDirectory), ConfigJson(s));
+        var trainingModel = new LlamaTrainingModel(model);
+        using var trainer = new Trainer(trainingModel, o, trainRows, validationRows, FinetuneOutputs.Checkpoints(s.OutputDirectory));
+        if (s.Resume)
+        {
+            string from = trainer.Resume(s.OutputDirectory);
+            progress.Info($"resumed from {from} at step {trainer.Step}");
+        }
+
+        progress.Info($"training {trainer.TrainableParameterCount:N0} parameters for {o.MaxSteps} steps " +
+                      $"({o.MicroBatchSize} x {o.GradientAccumulation} rows of {o.SequenceLength} tokens per step)");
+        using var metrics = new MetricsLog(FinetuneOutputs.Metrics(s.OutputDirectory), trainer.Step);
+        metrics.Attach(trainer);
+        TrainingResult result;
+        try
+        {
+            result = progress.Run(trainer, title, () => trainer.Run(console.Cancellation));
+        }
+        finally
+        {
+            TrySavePlot(s.OutputDirectory, progress, title);
+        }
+
+        string saved = SaveResult(s, model);
+        var summary = new JsonObject
+        {
+            ["type"] = "result",
+            ["completed"] = result.Completed,
+            ["step"] = result.Step,
+            ["loss"] = double.IsFinite(result.LastLoss) ? result.LastLoss : null,
+            ["eval_loss"] = result.LastEval is { } e && double.IsFinite(e.Loss) ? e.Loss : null,
+            ["skipped_steps"] = result.SkippedSteps,
+            ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 2),
+            ["output"] = saved,
+            ["checkpoint"] = result.Checkpoint,
+            ["metrics"] = FinetuneOutputs.Metrics(s.OutputDirectory),
+            ["loss_plot"] = FinetuneOutputs.LossPlot(s.OutputDirectory),
+        };
+        if (s.Json)
+        {
+            console.Out.WriteLine(summary.ToJsonString());
+        }
+        else
+        {
+            console.Out.WriteLine(result.Completed
+                ? $"trained {result.Step} steps in {result.Elapsed.TotalSeconds:F1} s; final loss {result.LastLoss:F4}" + (result.LastEval is { } ev ? $", validation loss {ev.Loss:F4}" : string.Empty)
+                : $"interrupted at step {result.Step}; resume with --resume (checkpoint {result.Checkpoint})");
+            console.Out.WriteLine($"{(o.Method == TrainingMethod.Full ? "model" : "adapter")}: {saved}");
+            console.Out.WriteLine($"metrics: {FinetuneOutputs.Metrics(s.OutputDirectory)}");
+            console.Out.WriteLine($"loss plot: {FinetuneOutputs.LossPlot(s.OutputDirectory)}");
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static string SaveResult(FinetuneSettings s, LlamaModel model)
+    {
+        if (s.Training.Method == TrainingMethod.Full)
+        {
+            string dir = FinetuneOutputs.FullModel(s.OutputDirectory);
+            model.Save(dir, DType.F32);
+            CopyTokenizer(s.ModelDirectory, dir);
+            return dir;
+        }
+
+        string adapter = FinetuneOutputs.Adapter(s.OutputDirectory);
+        AdapterFolder.Save(adapter, model, Path.GetFullPath(s.ModelDirectory));
+        return adapter;
+    }
+
+    /// <summary>Copies the tokenizer files a model folder needs beside its weights.</summary>
+    public static void CopyTokenizer(string from, string to)
+    {
+        foreach (string name in (string[])["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json"])
+        {
+            string source = Path.Combine(from, name);
+            if (File.Exists(source))
+            {
+                File.Copy(source, Path.Combine(to, name), overwrite: true);
+            }
+        }
+    }
+
+    private static void TrySavePlot(string output, ITrainingProgress progress, string title)
+    {
+        string metrics = FinetuneOutputs.Metrics(output);
+        try
+        {
+            if (File.Exists(metrics))
+            {
+                LossPlot.Save(metrics, FinetuneOutputs.LossPlot(output), $"mor {title}");
+            }
+        }
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or TypeInitializationException or DllNotFoundException)
+        {
+            // A missing font or graphics library must not lose a finished training run.
+            progress.Info($"warning: the loss plot was not written ({e.Message})");
+        }
+    }
+
+    private static ChatFormatter? TryChat(string modelDirectory)
+    {
+        try
+        {
+            return ChatFormatter.FromDirectory(modelDirectory);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException or JsonException)
+        {
+            return null;  // "messages" records then fail with a message naming the line
+        }
+    }
+
+    private static string ConfigJson(FinetuneSettings s)
+    {
+        JsonObject training = JsonSerializer.SerializeToNode(s.Training, TrainingJson.Options)!.AsObject();
+        var root = new JsonObject
+        {
+            ["model"] = Path.GetFullPath(s.ModelDirectory),
+            ["data"] = s.DataPath,
+            ["eval_data"] = s.EvalDataPath,
+            ["validation_split"] = s.EvalDataPath is null ? s.ValidationSplit : null,
+            ["device"] = s.Device,
+            ["recompute"] = s.Recompute,
+            ["bf16_base"] = s.Bf16Base,
+            ["dropout_applied"] = false,
+            ["training"] = training,
+        };
+        return root.ToJsonString(TrainingJson.Options) + "\n";
+    }
+}

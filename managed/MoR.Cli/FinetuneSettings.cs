@@ -1,0 +1,29 @@
+using MoR.Training;
+
+namespace MoR.Cli;
+
+/// <summary>Everything <c>mor finetune</c> was asked to do.</summary>
+internal sealed record FinetuneSettings
+{
+    public required string ModelDirectory { get; init; }
+
+    public required string DataPath { get; init; }
+
+    public string? EvalDataPath { get; init; }
+
+    public double ValidationSplit { get; init; } = 0.05;
+
+    public required string OutputDirectory { get; init; }
+
+    public required TrainingOptions Training { get; init; }
+
+    public string Device { get; init; } = "cpu";
+
+    public bool Resume { get; init; }
+
+    public bool Json { get; init; }
+
+    public bool Recompute { get; init; }
+
+    public bool Bf16Base { get; init; }
+}

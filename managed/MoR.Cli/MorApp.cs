@@ -1,0 +1,69 @@
+using System.CommandLine;
+using MoR.Data;
+using MoR.Interop;
+using MoR.Training;
+
+namespace MoR.Cli;
+
+/// <summary>
+/// Builds the <c>mor</c> command tree and runs it with the exit-code contract: 0 ok, 1 runtime error,
+/// 2 usage error with a one-line message on stderr.
+/// </summary>
+public static class MorApp
+{
+    /// <summary>Parses and runs <paramref name="args"/>; never throws.</summary>
+    public static int Run(string[] args, CliConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(console);
+        RootCommand root = Build(console);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            return Usage(console, parsed.Errors[0].Message);
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                Output = console.Out,
+                Error = console.Error,
+                EnableDefaultExceptionHandler = false,
+            });
+        }
+        catch (UsageException e)
+        {
+            return Usage(console, e.Message);
+        }
+        catch (NativeOutOfMemoryException e)
+        {
+            console.Error.WriteLine($"mor: out of memory: {e.NativeMessage}");
+            console.Error.WriteLine("mor: hint: use a smaller --micro-batch (with more --grad-accum to keep the batch), a shorter --seq-len, a smaller --rank, or --recompute to recompute activations in backward.");
+            return ExitCodes.RuntimeError;
+        }
+        catch (Exception e) when (e is NonFiniteException or DataFormatException or MoRNativeException or IOException
+                                       or InvalidDataException or UnauthorizedAccessException or ArgumentException
+                                       or InvalidOperationException or NotSupportedException or OperationCanceledException)
+        {
+            console.Error.WriteLine($"mor: error: {e.Message}");
+            return ExitCodes.RuntimeError;
+        }
+    }
+
+    private static int Usage(CliConsole console, string message)
+    {
+        // One line, always: multi-line parser messages are joined so scripts can grep the first line.
+        console.Error.WriteLine($"mor: usage error: {message.ReplaceLineEndings(" ")} (see 'mor --help')");
+        return ExitCodes.UsageError;
+    }
+
+    private static RootCommand Build(CliConsole console)
+    {
+        var root = new RootCommand("MoRNative: fine-tune LLaMA-family models with Mixture-of-Ranks adapters (CPU or CUDA).");
+        root.Add(SelftestCommand.Create(console));
+        root.Add(InspectCommand.Create(console));
+        root.Add(FinetuneCommand.Create(console));
+        return root;
+    }
+}

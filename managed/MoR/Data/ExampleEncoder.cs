@@ -1,0 +1,175 @@
+using System.Text.Json;
+using MoR.Tokenization;
+
+namespace MoR.Data;
+
+/// <summary>
+/// Turns one JSONL record into a <see cref="TokenizedExample"/>. Accepted shapes (DESIGN.md §4):
+/// <c>{"text"}</c> (loss on every token), <c>{"prompt","completion"}</c> (loss on the completion only
+/// when <see cref="MaskPrompt"/>), <c>{"messages":[{"role","content"}]}</c> (chat template; loss on
+/// assistant turns only when <see cref="MaskPrompt"/>) and pre-tokenised <c>{"input_ids"[, "labels"]}</c>.
+/// </summary>
+/// <param name="tokenizer">The model's tokenizer.</param>
+/// <param name="chat">The chat template for <c>messages</c> records; null rejects them.</param>
+/// <param name="maskPrompt">Take no loss on prompts and non-assistant turns.</param>
+public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat, bool maskPrompt = true)
+{
+    /// <summary>The tokenizer.</summary>
+    public ITextTokenizer Tokenizer { get; } = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+
+    /// <summary>Whether prompts and non-assistant turns are masked out of the loss.</summary>
+    public bool MaskPrompt { get; } = maskPrompt;
+
+    /// <summary>Encodes plain text: BOS + text + EOS, loss on everything after BOS.</summary>
+    public TokenizedExample EncodeText(string text)
+    {
+        int[] body = Tokenizer.Encode(text, addBos: true);
+        int[] ids = [.. body, Tokenizer.EosId];
+        return new TokenizedExample(ids, LabelsFrom(ids, trainedFrom: Tokenizer.BosId is null ? 0 : 1));
+    }
+
+    /// <summary>Encodes BOS + prompt + completion + EOS; the prompt takes no loss when <see cref="MaskPrompt"/>.</summary>
+    public TokenizedExample EncodePromptCompletion(string prompt, string completion)
+    {
+        int[] p = Tokenizer.Encode(prompt, addBos: true);
+        int[] c = Tokenizer.Encode(completion, addBos: false);
+        int[] ids = [.. p, .. c, Tokenizer.EosId];
+        int trainedFrom = MaskPrompt ? p.Length : (Tokenizer.BosId is null ? 0 : 1);
+        return new TokenizedExample(ids, LabelsFrom(ids, trainedFrom));
+    }
+
+    /// <summary>Encodes a conversation with the chat template; only assistant tokens take a loss when <see cref="MaskPrompt"/>.</summary>
+    public TokenizedExample EncodeChat(IReadOnlyList<ChatTurn> messages)
+    {
+        if (chat is null)
+        {
+            throw new InvalidOperationException("This tokenizer has no chat template, so \"messages\" records cannot be used.");
+        }
+
+        ChatEncoding encoding = chat.Encode(Tokenizer, messages, addGenerationPrompt: false);
+        int[] labels = new int[encoding.Ids.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = !MaskPrompt || encoding.IsAssistant[i] ? encoding.Ids[i] : TokenizedExample.IgnoreIndex;
+        }
+
+        return new TokenizedExample(encoding.Ids, labels);
+    }
+
+    /// <summary>Encodes one parsed JSON record; throws <see cref="FormatException"/> saying what is wrong.</summary>
+    public TokenizedExample Encode(JsonElement record)
+    {
+        if (record.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException($"expected a JSON object, found {record.ValueKind}.");
+        }
+
+        if (record.TryGetProperty("input_ids", out JsonElement inputIds))
+        {
+            int[] ids = ReadIds(inputIds, "input_ids");
+            int[] labels = record.TryGetProperty("labels", out JsonElement l) ? ReadIds(l, "labels") : (int[])ids.Clone();
+            if (labels.Length != ids.Length)
+            {
+                throw new FormatException($"\"labels\" has {labels.Length} entries but \"input_ids\" has {ids.Length}.");
+            }
+
+            foreach (int id in ids)
+            {
+                if (id < 0 || id >= Tokenizer.VocabSize)
+                {
+                    throw new FormatException($"token id {id} is outside the vocabulary [0, {Tokenizer.VocabSize}).");
+                }
+            }
+
+            return new TokenizedExample(ids, labels);
+        }
+
+        if (record.TryGetProperty("messages", out JsonElement messages))
+        {
+            return EncodeChat(ReadMessages(messages));
+        }
+
+        if (record.TryGetProperty("prompt", out JsonElement prompt))
+        {
+            if (!record.TryGetProperty("completion", out JsonElement completion))
+            {
+                throw new FormatException("a \"prompt\" record needs a \"completion\".");
+            }
+
+            return EncodePromptCompletion(ReadString(prompt, "prompt"), ReadString(completion, "completion"));
+        }
+
+        if (record.TryGetProperty("text", out JsonElement text))
+        {
+            return EncodeText(ReadString(text, "text"));
+        }
+
+        throw new FormatException("expected one of \"text\", \"prompt\"+\"completion\", \"messages\" or \"input_ids\".");
+    }
+
+    private static int[] LabelsFrom(int[] ids, int trainedFrom)
+    {
+        int[] labels = new int[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            labels[i] = i >= trainedFrom ? ids[i] : TokenizedExample.IgnoreIndex;
+        }
+
+        return labels;
+    }
+
+    private static string ReadString(JsonElement e, string field) =>
+        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new FormatException($"\"{field}\" must be a string, found {e.ValueKind}.");
+
+    private static int[] ReadIds(JsonElement e, string field)
+    {
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            throw new FormatException($"\"{field}\" must be an array of integers.");
+        }
+
+        int[] ids = new int[e.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in e.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out ids[i]))
+            {
+                throw new FormatException($"\"{field}\"[{i}] is not a 32-bit integer.");
+            }
+
+            i++;
+        }
+
+        return ids;
+    }
+
+    private static List<ChatTurn> ReadMessages(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            throw new FormatException("\"messages\" must be an array of {\"role\", \"content\"} objects.");
+        }
+
+        var turns = new List<ChatTurn>();
+        int i = 0;
+        foreach (JsonElement m in e.EnumerateArray())
+        {
+            if (m.ValueKind != JsonValueKind.Object ||
+                !m.TryGetProperty("role", out JsonElement role) || role.ValueKind != JsonValueKind.String ||
+                !m.TryGetProperty("content", out JsonElement content) || content.ValueKind != JsonValueKind.String)
+            {
+                throw new FormatException($"\"messages\"[{i}] needs string \"role\" and \"content\".");
+            }
+
+            turns.Add(new ChatTurn(role.GetString()!, content.GetString()!));
+            i++;
+        }
+
+        if (turns.Count == 0)
+        {
+            throw new FormatException("\"messages\" is empty.");
+        }
+
+        return turns;
+    }
+}

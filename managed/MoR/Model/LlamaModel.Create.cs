@@ -1,0 +1,123 @@
+using MoR.IO;
+using MoR.Numerics;
+
+namespace MoR.Model;
+
+public sealed partial class LlamaModel
+{
+    /// <summary>
+    /// Loads a Hugging Face model directory: <c>config.json</c> plus <c>model.safetensors</c> or a sharded
+    /// <c>model.safetensors.index.json</c>.
+    /// </summary>
+    /// <param name="directory">The model directory.</param>
+    /// <param name="device">Where to put the weights.</param>
+    /// <param name="options">Trainable (full fine-tuning) or frozen, and the frozen weights' dtype.</param>
+    /// <returns>The model; dispose it to free the device memory.</returns>
+    /// <exception cref="LlamaConfigException">config.json is missing a field, inconsistent or describes an unsupported model.</exception>
+    /// <exception cref="CheckpointMismatchException">A weight is missing, has the wrong shape or an unsupported dtype; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">config.json or the weights file is missing.</exception>
+    public static LlamaModel Load(string directory, Device device, ModelLoadOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(device);
+        options ??= new ModelLoadOptions();
+        if (options.FrozenWeightDType is not (null or DType.F32 or DType.BF16))
+        {
+            throw new ArgumentException($"FrozenWeightDType must be F32, BF16 or null (as stored); got {options.FrozenWeightDType}.", nameof(options));
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist.");
+        }
+
+        string configPath = Path.Combine(directory, LlamaConfig.FileName);
+        if (!File.Exists(configPath))
+        {
+            throw new FileNotFoundException($"'{directory}' has no {LlamaConfig.FileName}: not a Hugging Face model directory.", configPath);
+        }
+
+        LlamaConfig config = LlamaConfig.Load(configPath);
+        using CheckpointReader checkpoint = CheckpointReader.Open(directory);
+        config.VerifyCheckpoint(checkpoint);
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (ExpectedTensor expected in config.ExpectedTensors())
+            {
+                bool keepF32 = options.Trainable || expected.Shape.Count == 1;
+                weights[expected.Name] = ReadWeight(checkpoint, expected.Name, device, keepF32 ? DType.F32 : options.FrozenWeightDType);
+            }
+
+            return new LlamaModel(config, device, options.Trainable, weights) { SourcePath = Path.GetFullPath(directory) };
+        }
+        finally
+        {
+            foreach (Tensor t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A randomly initialised model, as transformers initialises LLaMA: linear and embedding weights
+    /// N(0, initializer_range²) (0.02 by default), norm weights 1. Same seed, same weights.
+    /// </summary>
+    /// <param name="config">The architecture (validated here).</param>
+    /// <param name="device">Where to put the weights.</param>
+    /// <param name="seed">Seeds the normal draws, tensor by tensor in <see cref="LlamaConfig.ExpectedTensors"/> order.</param>
+    /// <param name="trainable">Full fine-tuning (F32 parameters with gradients) or frozen F32 weights.</param>
+    /// <returns>The model.</returns>
+    public static LlamaModel CreateRandom(LlamaConfig config, Device device, ulong seed, bool trainable)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(device);
+        config.Validate();
+        var rng = new SeededRandom(seed);
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (ExpectedTensor expected in config.ExpectedTensors())
+            {
+                long numel = expected.Shape.Aggregate(1L, (a, b) => a * b);
+                float[] values = new float[numel];
+                if (expected.Shape.Count == 1)
+                {
+                    Array.Fill(values, 1f);
+                }
+                else
+                {
+                    rng.FillNormal(values, config.InitializerRange);
+                }
+
+                weights[expected.Name] = Tensor.FromSpan<float>(device, values, [.. expected.Shape]);
+            }
+
+            return new LlamaModel(config, device, trainable, weights);
+        }
+        finally
+        {
+            foreach (Tensor t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    // F16 is widened to F32 when kept "as stored": the embedding and DoRA kernels read F32 or BF16 only.
+    private static Tensor ReadWeight(CheckpointReader checkpoint, string name, Device device, DType? target)
+    {
+        Tensor raw = checkpoint.ReadTensor(name, device);
+        DType wanted = target ?? (raw.DType == DType.F16 ? DType.F32 : raw.DType);
+        if (raw.DType == wanted)
+        {
+            return raw;
+        }
+
+        using (raw)
+        {
+            return raw.To(wanted);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Text;
+using MoR.Numerics;
+
+namespace MoR.Tasks;
+
+/// <summary>
+/// A two- or three-step chain of assignments, each adding a small constant to the previous variable:
+/// <c>a=3; b=a+2; b?</c> → <c>5</c>. Needs carrying a value through the chain, not a single lookup.
+/// </summary>
+public sealed class ReasoningChainTask : ISyntheticTask
+{
+    /// <inheritdoc/>
+    public string Name => "chain";
+
+    /// <inheritdoc/>
+    public string Description => "follow assignments (a=3; b=a+2; b? → 5)";
+
+    /// <inheritdoc/>
+    public (string Input, string Answer) Generate(SeededRandom rng)
+    {
+        int steps = 2 + rng.NextInt(2);
+        int value = rng.NextInt(10);
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"a={value}");
+        char name = 'a';
+        for (int i = 1; i < steps; i++)
+        {
+            int add = 1 + rng.NextInt(5);
+            char next = (char)(name + 1);
+            text.Append(CultureInfo.InvariantCulture, $"; {next}={name}+{add}");
+            value += add;
+            name = next;
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"; {name}?");
+        return (text.ToString(), value.ToString(CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,15 @@
+using MoR.Cli;
+
+namespace MoR.Tests.Cli;
+
+/// <summary>Runs <c>mor</c> in-process with captured stdout and stderr (stderr treated as redirected: plain progress).</summary>
+internal static class CliRunner
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = MorApp.Run(args, new CliConsole(stdout, stderr, StderrIsTerminal: false));
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

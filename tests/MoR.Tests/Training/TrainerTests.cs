@@ -1,0 +1,243 @@
+using MoR.Data;
+using MoR.Modules;
+using MoR.Tests.IO;
+using MoR.Training;
+
+namespace MoR.Tests.Training;
+
+/// <summary>The training loop on <see cref="TinyLanguageModel"/>: learning, exact resume, atomic checkpoints, non-finite safety.</summary>
+public sealed class TrainerTests
+{
+    private static TrainingOptions Options(TrainingMethod method, int steps = 30) => new()
+    {
+        Method = method,
+        Rank = 4,
+        Experts = 3,
+        Alpha = 8,
+        LearningRate = method == TrainingMethod.Full ? 3e-2f : 2e-2f,
+        WarmupSteps = 2,
+        MaxSteps = steps,
+        MicroBatchSize = 2,
+        GradientAccumulation = 2,
+        SequenceLength = 8,
+        WeightDecay = 0.01f,
+        Seed = 7,
+    };
+
+    private static float[][] Snapshot(ITrainingModel model) =>
+        [.. model.TrainableParameters().Select(p => p.Value.ToArray<float>())];
+
+    [Theory]
+    [InlineData(TrainingMethod.LoRA)]
+    [InlineData(TrainingMethod.DoRA)]
+    [InlineData(TrainingMethod.MoELoRA)]
+    [InlineData(TrainingMethod.MoR)]
+    [InlineData(TrainingMethod.Full)]
+    public void Loss_decreases_for_every_method(TrainingMethod method)
+    {
+        using var model = new TinyLanguageModel(method);
+        List<PackedSequence> rows = TinyData.Rows(32, 8, seed: 3);
+        using var trainer = new Trainer(model, Options(method, steps: 40), rows, validation: TinyData.Rows(8, 8, seed: 4));
+        var losses = new List<double>();
+        trainer.StepCompleted += (_, m) => losses.Add(m.Loss);
+        EvalMetrics before = trainer.Evaluate();
+        TrainingResult result = trainer.Run();
+        Assert.True(result.Completed);
+        Assert.Equal(40, losses.Count);
+        Assert.True(losses.TakeLast(5).Average() < 0.8 * losses.Take(5).Average(), $"{method}: {losses.Take(5).Average()} -> {losses.TakeLast(5).Average()}");
+        Assert.True(result.LastEval!.Loss < before.Loss, $"{method}: eval {before.Loss} -> {result.LastEval.Loss}");
+    }
+
+    [Theory]
+    [InlineData(TrainingMethod.MoR)]
+    [InlineData(TrainingMethod.DoRA)]
+    [InlineData(TrainingMethod.Full)]
+    public void Resume_after_k_steps_equals_an_uninterrupted_run_bit_for_bit(TrainingMethod method)
+    {
+        const int k = 6;
+        List<PackedSequence> rows = TinyData.Rows(5, 8, seed: 11);  // 5 rows, batch 2: batches span epochs
+        float[][] straight;
+        using (var model = new TinyLanguageModel(method))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k), rows))
+        {
+            trainer.Run();
+            straight = Snapshot(model);
+        }
+
+        using var dir = new TempDirectory();
+        string checkpoints = Path.Combine(dir.Path, "checkpoints");
+        using (var model = new TinyLanguageModel(method))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k), rows, checkpointDirectory: checkpoints))
+        {
+            using var stop = new CancellationTokenSource();
+            trainer.StepCompleted += (_, m) =>
+            {
+                if (m.Step == k)
+                {
+                    stop.Cancel();  // as Ctrl-C: the step finishes, then a checkpoint is written
+                }
+            };
+            TrainingResult first = trainer.Run(stop.Token);
+            Assert.False(first.Completed);
+            Assert.Equal(k, first.Step);
+        }
+
+        using (var model = new TinyLanguageModel(method))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k), rows, checkpointDirectory: checkpoints))
+        {
+            trainer.Resume(checkpoints);
+            Assert.Equal(k, trainer.Step);
+            TrainingResult second = trainer.Run();
+            Assert.True(second.Completed);
+            float[][] resumed = Snapshot(model);
+            Assert.Equal(straight.Length, resumed.Length);
+            for (int i = 0; i < straight.Length; i++)
+            {
+                Assert.Equal(
+                    straight[i].Select(BitConverter.SingleToInt32Bits),
+                    resumed[i].Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_kill_between_temp_write_and_rename_leaves_the_previous_checkpoint_valid()
+    {
+        using var dir = new TempDirectory();
+        List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
+        using var model = new TinyLanguageModel(TrainingMethod.MoR);
+        using var trainer = new Trainer(model, Options(TrainingMethod.MoR, steps: 4) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
+        trainer.StepCompleted += (_, m) =>
+        {
+            if (m.Step == 3)
+            {
+                TrainingCheckpoint.BeforeRename = _ => throw new IOException("simulated kill before rename");
+            }
+        };
+        try
+        {
+            Assert.Throws<IOException>(() => trainer.Run());
+        }
+        finally
+        {
+            TrainingCheckpoint.BeforeRename = null;
+        }
+
+        string latest = TrainingCheckpoint.FindLatest(dir.Path)!;
+        Assert.EndsWith("checkpoint-00000002", latest, StringComparison.Ordinal);
+        TrainerState state = TrainingCheckpoint.ReadState(latest);
+        Assert.Equal(2, state.Step);
+
+        // The surviving checkpoint loads, and a fresh trainer resumes from it to the end.
+        using var model2 = new TinyLanguageModel(TrainingMethod.MoR);
+        using var trainer2 = new Trainer(model2, Options(TrainingMethod.MoR, steps: 4) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
+        trainer2.Resume(dir.Path);
+        Assert.Equal(2, trainer2.Step);
+        Assert.True(trainer2.Run().Completed);
+        Assert.EndsWith("checkpoint-00000004", TrainingCheckpoint.FindLatest(dir.Path)!, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateDirectories(dir.Path, ".checkpoint-*"));
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_the_step_without_touching_parameters_or_checkpoints()
+    {
+        using var dir = new TempDirectory();
+        List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
+        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var trainer = new Trainer(model, Options(TrainingMethod.LoRA, steps: 6) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
+        float[][]? atPoison = null;
+        trainer.StepCompleted += (_, m) =>
+        {
+            if (m.Step == 2)
+            {
+                Poison(model);
+                atPoison = Snapshot(model);
+            }
+        };
+        NonFiniteException e = Assert.Throws<NonFiniteException>(() => trainer.Run());
+        Assert.Equal(3, e.Step);
+        Assert.Contains("NOT applied", e.Message, StringComparison.Ordinal);
+        Assert.Contains("checkpoint-00000002", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, trainer.Step);
+        float[][] after = Snapshot(model);
+        for (int i = 0; i < after.Length; i++)
+        {
+            Assert.Equal(atPoison![i].Select(BitConverter.SingleToInt32Bits), after[i].Select(BitConverter.SingleToInt32Bits));
+        }
+
+        Assert.Equal(2, TrainingCheckpoint.ReadState(TrainingCheckpoint.FindLatest(dir.Path)!).Step);
+    }
+
+    [Fact]
+    public void With_skip_nonfinite_bad_steps_are_skipped_and_counted()
+    {
+        List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
+        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var trainer = new Trainer(model, Options(TrainingMethod.LoRA, steps: 4) with { SkipNonFinite = true }, rows);
+        var skipped = new List<bool>();
+        trainer.StepCompleted += (_, m) =>
+        {
+            skipped.Add(m.Skipped);
+            if (m.Step == 1)
+            {
+                Poison(model);
+            }
+        };
+        TrainingResult result = trainer.Run();
+        Assert.True(result.Completed);
+        Assert.Equal([false, true, true, true], skipped);
+        Assert.Equal(3, result.SkippedSteps);
+        Assert.Equal(1, trainer.Optimizer.StepCount);
+    }
+
+    [Fact]
+    public void Weight_decay_skips_parameters_that_opt_out()
+    {
+        using var model = new TinyLanguageModel(TrainingMethod.MoR);
+        IReadOnlyList<Parameter> ps = model.TrainableParameters();
+        using var adamw = new AdamW(ps, weightDecay: 0.5f);
+        float[][] before = [.. ps.Select(p => p.Value.ToArray<float>())];
+        adamw.Step(learningRate: 0.1f);  // zero gradients: only weight decay can move a parameter
+        for (int i = 0; i < ps.Count; i++)
+        {
+            float[] now = ps[i].Value.ToArray<float>();
+            if (ps[i].WeightDecay)
+            {
+                Assert.Contains(now.Zip(before[i]), pair => pair.First != pair.Second || pair.Second == 0);
+            }
+            else
+            {
+                Assert.Equal(before[i], now);  // ω_A, ω_B
+            }
+        }
+    }
+
+    [Fact]
+    public void Checkpoint_of_another_model_is_refused_with_a_clear_message()
+    {
+        using var dir = new TempDirectory();
+        List<PackedSequence> rows = TinyData.Rows(4, 8, seed: 5);
+        using (var model = new TinyLanguageModel(TrainingMethod.LoRA))
+        using (var trainer = new Trainer(model, Options(TrainingMethod.LoRA, steps: 2), rows, checkpointDirectory: dir.Path))
+        {
+            trainer.Run();
+        }
+
+        using var other = new TinyLanguageModel(TrainingMethod.MoR);
+        using var trainer2 = new Trainer(other, Options(TrainingMethod.MoR, steps: 2), rows);
+        InvalidDataException e = Assert.Throws<InvalidDataException>(() => trainer2.Resume(dir.Path));
+        Assert.Contains("parameters", e.Message, StringComparison.Ordinal);
+    }
+
+    private static void Poison(ITrainingModel model)
+    {
+        Parameter p = model.TrainableParameters()[0];
+        float[] v = p.Value.ToArray<float>();
+        v[0] = float.NaN;
+        p.Value.CopyFrom<float>(v);
+        foreach (var a in model.Adapters)
+        {
+            a.OnParametersChanged();
+        }
+    }
+}
