@@ -28,7 +28,7 @@ internal static unsafe class NativeLibraryResolver
 
     /// <summary>The library's file name on this operating system.</summary>
     public static string PlatformFileName =>
-        OperatingSystem.IsWindows() ? "mor.dll" : OperatingSystem.IsMacOS() ? "libmor.dylib" : "libmor.so";
+        OperatingSystem.IsWindows() ? "mornative.dll" : OperatingSystem.IsMacOS() ? "libmornative.dylib" : "libmornative.so";
 
     /// <summary>The portable runtime identifier of this process (<c>linux-x64</c>, <c>win-x64</c>, ...).</summary>
     public static string PortableRid

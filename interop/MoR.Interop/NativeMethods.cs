@@ -16,7 +16,7 @@ namespace MoR.Interop;
 internal static unsafe partial class NativeMethods
 {
     /// <summary>The name every import binds to; <see cref="NativeLibraryResolver"/> maps it to a file.</summary>
-    public const string LibraryName = "mor";
+    public const string LibraryName = "mornative";
 
     /// <summary>The <c>MOR_ABI_VERSION</c> these declarations were written against.</summary>
     public const int AbiVersion = 1;

@@ -38,7 +38,7 @@ public sealed class InteropResolverTests
             c => Assert.Equal(Path.GetFullPath(Path.Combine("/opt/app/lib", NativeLibraryResolver.PlatformFileName)), c.Path),
             c => Assert.Equal(
                 Path.GetFullPath(Path.Combine("/opt/app", "runtimes", Rids[0], "native", NativeLibraryResolver.PlatformFileName)), c.Path),
-            c => Assert.True(c.IsBareName && c.Path == "mor"));
+            c => Assert.True(c.IsBareName && c.Path == "mornative"));
     }
 
     [Fact]
