@@ -202,6 +202,8 @@ internal static unsafe class NativeLibraryResolver
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         libraryName == NativeMethods.LibraryName ? Load() : 0;
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(
+        "SingleFile", "IL3000", Justification = "An empty Location (single-file apps) is handled: the application base is probed instead.")]
     private static string? AssemblyDirectory()
     {
         // Empty for single-file apps, where the application base is searched instead.
