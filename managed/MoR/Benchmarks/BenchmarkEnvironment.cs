@@ -11,6 +11,7 @@ namespace MoR.Benchmarks;
 /// <param name="Runtime">The .NET runtime description.</param>
 /// <param name="NativeBuild">The native library's build description (backends, BLAS).</param>
 /// <param name="StartedUtc">When the run started.</param>
+/// <param name="LoadAverage">The OS's 1-minute load average when the run started (Linux), against <paramref name="LogicalProcessors"/>: above it, other work was competing for the cores.</param>
 public sealed record BenchmarkEnvironment(
     string Device,
     string DeviceName,
@@ -19,7 +20,8 @@ public sealed record BenchmarkEnvironment(
     string OperatingSystem,
     string Runtime,
     string NativeBuild,
-    DateTimeOffset StartedUtc)
+    DateTimeOffset StartedUtc,
+    double? LoadAverage)
 {
     /// <summary>Describes this process and <paramref name="device"/> now.</summary>
     public static BenchmarkEnvironment Capture(Device device)
@@ -33,7 +35,25 @@ public sealed record BenchmarkEnvironment(
             RuntimeInformation.OSDescription,
             RuntimeInformation.FrameworkDescription,
             NativeDiagnostics.BuildInfo,
-            DateTimeOffset.UtcNow);
+            DateTimeOffset.UtcNow,
+            ReadLoadAverage());
+    }
+
+    private static double? ReadLoadAverage()
+    {
+        try
+        {
+            string? first = System.OperatingSystem.IsLinux() && File.Exists("/proc/loadavg")
+                ? File.ReadAllText("/proc/loadavg").Split(' ')[0]
+                : null;
+            return double.TryParse(first, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double load)
+                ? load
+                : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static string? ReadProcessorName()

@@ -56,7 +56,11 @@ public static class BenchmarkTable
     public static string Percent(double value) => string.Create(CultureInfo.InvariantCulture, $"{value:+0.0;-0.0;0.0}%");
 
     private static void AppendEnvironment(StringBuilder text, BenchmarkEnvironment e) =>
-        Line(text, $"# {e.Device} ({e.ProcessorName ?? e.DeviceName}, {e.LogicalProcessors} logical processors); {e.NativeBuild}; {e.Runtime}");
+        Line(text, $"# {e.Device} ({e.ProcessorName ?? e.DeviceName}, {e.LogicalProcessors} logical processors{LoadText(e)}); {e.NativeBuild}; {e.Runtime}");
+
+    /// <summary><c>, load average 3.2 at start</c> when known; above the processor count, the run was competing for cores.</summary>
+    public static string LoadText(BenchmarkEnvironment e) =>
+        e.LoadAverage is double load ? string.Create(CultureInfo.InvariantCulture, $", load average {load:F1} at start") : string.Empty;
 
     private static void Line(StringBuilder text, FormattableString line) =>
         text.Append(line.ToString(CultureInfo.InvariantCulture)).Append('\n');

@@ -41,4 +41,37 @@ public static class IterationTimer
 
         return TimingSummary.FromSamples(samples);
     }
+
+    /// <summary>
+    /// Times several bodies taking turns — one call of each per round, <paramref name="warmup"/> untimed rounds
+    /// first — so that a burst of other work on the machine lands on all of them rather than on one.
+    /// </summary>
+    /// <returns>One summary per body, in order.</returns>
+    /// <exception cref="ArgumentException">No bodies.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="iterations"/> &lt; 1 or <paramref name="warmup"/> &lt; 0.</exception>
+    public static TimingSummary[] MeasureInTurns(IReadOnlyList<Action> bodies, Action synchronize, int warmup, int iterations)
+    {
+        ArgumentNullException.ThrowIfNull(bodies);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmup);
+        if (bodies.Count == 0)
+        {
+            throw new ArgumentException("At least one body to time is needed.", nameof(bodies));
+        }
+
+        double[][] samples = [.. bodies.Select(_ => new double[iterations])];
+        for (int round = -warmup; round < iterations; round++)
+        {
+            for (int b = 0; b < bodies.Count; b++)
+            {
+                double ms = TimeOnce(bodies[b], synchronize);
+                if (round >= 0)
+                {
+                    samples[b][round] = ms;
+                }
+            }
+        }
+
+        return [.. samples.Select(s => TimingSummary.FromSamples(s))];
+    }
 }

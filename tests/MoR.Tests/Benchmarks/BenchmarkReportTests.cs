@@ -7,7 +7,7 @@ namespace MoR.Tests.Benchmarks;
 public sealed class BenchmarkReportTests
 {
     private static readonly BenchmarkEnvironment Environment = new(
-        "cpu", "cpu", "Test CPU", 2, "Linux", ".NET 10.0", "mor 0.1.0; abi 1; cpu: openblas", new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        "cpu", "cpu", "Test CPU", 2, "Linux", ".NET 10.0", "mor 0.1.0; abi 1; cpu: openblas", new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero), 3.5);
 
     private static readonly GemmBenchmarkReport Gemm = new(
         Environment,
@@ -79,7 +79,7 @@ public sealed class BenchmarkReportTests
     {
         string gemm = BenchmarkTable.Format(Gemm);
         Assert.Contains("512x4096x11008     F32", gemm);
-        Assert.Contains("Test CPU", gemm);
+        Assert.Contains("Test CPU, 2 logical processors, load average 3.5 at start", gemm);
 
         string layer = BenchmarkTable.Format(Layer);
         string[] lines = layer.Split('\n', StringSplitOptions.RemoveEmptyEntries);

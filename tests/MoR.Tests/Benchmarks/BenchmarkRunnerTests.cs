@@ -76,6 +76,33 @@ public sealed class BenchmarkRunnerTests
     }
 
     [Fact]
+    public void MeasureInTurnsTimesEveryBodyInEveryRound()
+    {
+        int[] calls = new int[3];
+        var order = new List<int>();
+        Action[] bodies = [.. Enumerable.Range(0, 3).Select(i => (Action)(() => { calls[i]++; order.Add(i); }))];
+
+        TimingSummary[] timings = IterationTimer.MeasureInTurns(bodies, () => { }, warmup: 1, iterations: 4);
+
+        Assert.Equal([5, 5, 5], calls);
+        Assert.Equal([0, 1, 2, 0, 1, 2], order.Take(6));
+        Assert.All(timings, t => Assert.Equal(4, t.Iterations));
+        Assert.Throws<ArgumentException>(() => IterationTimer.MeasureInTurns([], () => { }, 0, 1));
+    }
+
+    [Fact]
+    public void SessionReportNeedsOneTimingPerMethod()
+    {
+        using LayerBenchmarkSession session = LayerBenchmarkSession.Create(Device.Cpu, Tiny);
+        session.Step(LayerMethod.MoR);
+        var environment = BenchmarkEnvironment.Capture(Device.Cpu);
+        var t = new TimingSummary(1, 1, 1, 1);
+
+        Assert.Throws<ArgumentException>(() => session.CreateReport([t, t], environment));
+        Assert.Equal(4, session.CreateReport([t, t, t, t], environment).Results.Count);
+    }
+
+    [Fact]
     public void TimingSummaryTakesTheMiddleSample()
     {
         Assert.Equal(new TimingSummary(3, 1, 2, 5), TimingSummary.FromSamples([5, 1, 2]));
