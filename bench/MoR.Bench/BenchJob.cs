@@ -12,15 +12,20 @@ namespace MoR.Bench;
 /// </summary>
 internal static class BenchJob
 {
-    public static ManualConfig Create(int warmup, int iterations, bool oneCallPerIteration) =>
-        ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(Job.Default
-                .WithToolchain(InProcessEmitToolchain.Instance)
-                .WithLaunchCount(1)
-                .WithWarmupCount(warmup)
-                .WithIterationCount(iterations)
-                .WithInvocationCount(oneCallPerIteration ? 1 : -1)
-                .WithUnrollFactor(1)
-                .WithId(oneCallPerIteration ? "InProcess-1call" : "InProcess"))
-            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+    public static ManualConfig Create(int warmup, int iterations, bool oneCallPerIteration)
+    {
+        Job job = Job.Default
+            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithLaunchCount(1)
+            .WithWarmupCount(warmup)
+            .WithIterationCount(iterations)
+            .WithUnrollFactor(1)
+            .WithId(oneCallPerIteration ? "InProcess-1call" : "InProcess");
+        if (oneCallPerIteration)
+        {
+            job = job.WithInvocationCount(1);  // otherwise BenchmarkDotNet's pilot stage picks it
+        }
+
+        return ManualConfig.Create(DefaultConfig.Instance).AddJob(job);
+    }
 }
