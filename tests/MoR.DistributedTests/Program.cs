@@ -8,6 +8,7 @@ using MoR.DistributedTests;
 // Every rank runs the same scenario; `--nproc K` relaunches this program as K ranks under mpirun.
 //   allreduce                       sums, means, bucket split/join and broadcast checked on every rank
 //   train --steps N --micro B --out FILE [--save-at S --checkpoint FILE] [--resume FILE] [--die-at S]
+//   bench-allreduce [--floats N] [--iters I]   time AllReduceGradients on one parameter (docs/SCALING.md)
 // Exit codes: 0 ok, 1 a check failed, 2 usage, 3 a communication error (the job is aborted).
 int? launched = MpiLauncher.LaunchIfRequested(ref args);
 if (launched is not null)
@@ -29,6 +30,7 @@ try
     {
         "allreduce" => AllReduceScenario.Run(comm),
         "train" => ToyTraining.Run(comm, args),
+        "bench-allreduce" => AllReduceBenchmark.Run(comm, args),
         _ => Usage(args[0]),
     };
 }

@@ -12,7 +12,8 @@ namespace MoR.Distributed;
 /// <remarks>
 /// Open MPI's mpirun is assumed. The options that work on a single machine, as root in a container, with
 /// no network but loopback are <see cref="LocalOptions"/>; <c>MOR_MPIRUN_ARGS</c> appends more (split on
-/// spaces) and <c>MOR_MPIRUN</c> names another mpirun. If a rank exits with an error, mpirun ends the
+/// spaces) and <c>MOR_MPIRUN</c> names another mpirun. Unless set, <c>OMP_NUM_THREADS</c> and
+/// <c>OPENBLAS_NUM_THREADS</c> are set to the cores divided by K for the ranks. If a rank exits with an error, mpirun ends the
 /// others at once; a rank that hangs is caught by the collectives' timeout (<c>MOR_COMM_TIMEOUT_S</c>).
 /// </remarks>
 public static class MpiLauncher
@@ -100,6 +101,19 @@ public static class MpiLauncher
         ArgumentOutOfRangeException.ThrowIfLessThan(nproc, 1);
         ArgumentNullException.ThrowIfNull(args);
         var start = new ProcessStartInfo(mpirun ?? FindMpirun()) { UseShellExecute = false };
+
+        // K ranks each starting one OpenMP/BLAS thread per core oversubscribe the machine K times, and
+        // spinning OpenMP workers then cost more than the work (measured: 27 ms instead of 0.7 ms per toy
+        // step with 2 ranks on 2 cores). Share the cores out unless the user chose.
+        string threads = Math.Max(1, Environment.ProcessorCount / nproc).ToString(CultureInfo.InvariantCulture);
+        foreach (string variable in (string[])["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"])
+        {
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
+            {
+                start.Environment[variable] = threads;
+            }
+        }
+
         start.ArgumentList.Add("-np");
         start.ArgumentList.Add(nproc.ToString(CultureInfo.InvariantCulture));
         foreach (string option in LocalOptions)
