@@ -9,3 +9,4 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("MoR")]
 [assembly: InternalsVisibleTo("MoR.Tests")]
 [assembly: InternalsVisibleTo("MoR.Bench")]
+[assembly: InternalsVisibleTo("MoR.DistributedTests")]

@@ -41,6 +41,7 @@ internal static unsafe class NativeCall
             NativeStatus.NoDevice => new DeviceUnavailableException(operation, nativeMessage),
             NativeStatus.Cuda => new CudaException(operation, nativeMessage),
             NativeStatus.Cublas => new CublasException(operation, nativeMessage),
+            NativeStatus.Comm => new CommunicationException(operation, nativeMessage),
             _ => new MoRNativeException(status, operation, nativeMessage),
         };
 

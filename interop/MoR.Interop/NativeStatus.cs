@@ -32,4 +32,7 @@ public enum NativeStatus
 
     /// <summary>A bug in the native library.</summary>
     Internal = 9,
+
+    /// <summary>A collective failed or timed out: a peer rank died or hung.</summary>
+    Comm = 10,
 }

@@ -62,6 +62,7 @@ public sealed unsafe partial class InteropContractTests
     [InlineData(NativeStatus.Cublas, typeof(CublasException))]
     [InlineData(NativeStatus.NotSupported, typeof(MoRNativeException))]
     [InlineData(NativeStatus.Internal, typeof(MoRNativeException))]
+    [InlineData(NativeStatus.Comm, typeof(CommunicationException))]
     public void EveryStatusMapsToItsExceptionType(NativeStatus status, Type expected)
     {
         MoRNativeException error = NativeCall.CreateException(status, "mor_op", "what went wrong");

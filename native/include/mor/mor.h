@@ -47,7 +47,8 @@ typedef enum mor_status {
   MOR_ERR_CUDA = 6,             /* a CUDA runtime error (message has cudaGetErrorString) */
   MOR_ERR_CUBLAS = 7,           /* a cuBLAS error */
   MOR_ERR_NOT_SUPPORTED = 8,    /* valid request this backend/dtype combination cannot do */
-  MOR_ERR_INTERNAL = 9          /* a bug: please report the message */
+  MOR_ERR_INTERNAL = 9,         /* a bug: please report the message */
+  MOR_ERR_COMM = 10             /* a collective failed or timed out (a peer rank died or hung) */
 } mor_status;
 
 typedef enum mor_backend { MOR_BACKEND_CPU = 0, MOR_BACKEND_CUDA = 1 } mor_backend;
@@ -291,6 +292,44 @@ MOR_API int32_t mor_sum_squares(mor_context ctx, mor_stream stream, int64_t n, m
 MOR_API int32_t mor_axpy(mor_context ctx, mor_stream stream, int64_t n, float alpha, mor_buffer x, int64_t x_offset,
                          mor_buffer y, int64_t y_offset);
 MOR_API int32_t mor_scale(mor_context ctx, mor_stream stream, int64_t n, float alpha, mor_buffer x, int64_t x_offset);
+
+/* ---- communication (data-parallel training) ----------------------------------------------------
+ * A mor_comm is a group of ranks (processes) that sum gradients and share parameters. Backends:
+ * MPI (CPU buffers directly; CUDA buffers staged through host memory) and NCCL (CUDA buffers, one GPU
+ * per rank; bootstrapped over an MPI communicator). A library built without a backend returns
+ * MOR_ERR_NOT_SUPPORTED from its create function, with a message saying how to build it in.
+ *
+ * Every collective is bounded in time: when it has not completed after MOR_COMM_TIMEOUT_S seconds
+ * (environment, read at create; default 300) it fails with MOR_ERR_COMM and a message naming the
+ * rank and the operation ("a peer rank probably died"), instead of hanging. After such a failure the
+ * communicator is unusable: every later call fails with MOR_ERR_COMM, and the process should call
+ * mor_comm_abort (which ends every rank) rather than mor_comm_destroy.
+ * Collectives must be called by every rank in the same order with the same counts. Calls on one
+ * communicator are serialised internally. Buffers are given as (buffer, offset, count) in elements;
+ * the context and stream are those the buffer is used on (the stream orders the staging copies). */
+typedef struct mor_comm_t* mor_comm;
+
+/* Wraps (a duplicate of) MPI_COMM_WORLD. Initialises MPI (MPI_Init_thread, MPI_THREAD_SERIALIZED)
+ * unless the process already has; argc_unused is reserved: pass NULL. Collective over all ranks. */
+MOR_API int32_t mor_comm_create_mpi(int32_t* argc_unused, mor_comm* out);
+/* A NCCL communicator over the same ranks as `bootstrap` (whose rank 0 broadcasts the NCCL unique
+ * id), on the CUDA device of `ctx`. Collective over all ranks. */
+MOR_API int32_t mor_comm_create_nccl(mor_comm bootstrap, mor_context ctx, mor_comm* out);
+MOR_API int32_t mor_comm_rank(mor_comm comm, int32_t* rank);
+MOR_API int32_t mor_comm_size(mor_comm comm, int32_t* size);
+/* In place: buf[offset, offset+count) becomes the sum of that range over all ranks. F32 only.
+ * Complete (and the result visible on `stream`) when the call returns. */
+MOR_API int32_t mor_comm_allreduce_sum_f32(mor_comm comm, mor_context ctx, mor_stream stream, mor_buffer buf,
+                                          int64_t offset, int64_t count);
+/* In place: every rank's buf[offset, offset+count) becomes rank `root`'s (any dtype, byte copy). */
+MOR_API int32_t mor_comm_broadcast(mor_comm comm, mor_context ctx, mor_stream stream, mor_buffer buf, int64_t offset,
+                                   int64_t count, int32_t root);
+MOR_API int32_t mor_comm_barrier(mor_comm comm);
+/* Ends every rank of the job with exit code `code` (MPI_Abort); returns only if that fails. */
+MOR_API int32_t mor_comm_abort(mor_comm comm, int32_t code);
+/* Frees the communicator; the last MPI communicator finalises MPI when mor_comm_create_mpi
+ * initialised it (MPI cannot be initialised again in this process afterwards). NULL is a no-op. */
+MOR_API int32_t mor_comm_destroy(mor_comm comm);
 
 #ifdef __cplusplus
 }
