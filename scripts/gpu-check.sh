@@ -39,7 +39,7 @@ fi
 lib=$(ls build-gpu/native/libmor*.so | head -1)
 
 step "native tests (CUDA vs CPU, determinism, allocator)"
-build-gpu/native/tests/mor_native_tests --gtest_output="xml:$results/native-tests.xml" >"$results/native-tests.log" 2>&1
+build-gpu/native/tests/mor_native_tests >"$results/native-tests.log" 2>&1
 say "exit $? : $(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$results/native-tests.log" | tr '\n' ' ')"
 grep -E '^\[  FAILED  \]|Failure|SKIPPED' "$results/native-tests.log" | head -40 | tee -a "$summary"
 # Attention at T=2048, D=128, 32 heads through the public ABI (disabled by default: it only times).
@@ -60,14 +60,24 @@ for base in bf16 f32; do
 done
 
 if [[ -x .gpu/mor/mor ]]; then
-  step "mor selftest / bench (published CLI)"
+  step "mor selftest (published CLI, CUDA)"
   export MOR_NATIVE_PATH=$PWD/$lib
   .gpu/mor/mor selftest --device cuda 2>&1 | tee -a "$summary"
-  .gpu/mor/mor bench layer --device cuda --json >"$results/mor-bench-layer.json" 2>&1
-  tail -20 "$results/mor-bench-layer.json" | tee -a "$summary"
+  if .gpu/mor/mor bench --help >/dev/null 2>&1; then
+    step "mor bench (CUDA)"
+    timeout 120 .gpu/mor/mor bench layer --device cuda --json >"$results/mor-bench-layer.json" 2>&1
+    tail -20 "$results/mor-bench-layer.json" | tee -a "$summary"
+  fi
+  step "mor finetune quickstart on CUDA (end to end: pretrain, MoR fine-tune, per-task accuracy)"
+  t0=$(date +%s)
+  MOR_CACHE_DIR=$PWD/.gpu-cache timeout "${MOR_QUICKSTART_TIMEOUT:-150}" .gpu/mor/mor finetune --device cuda \
+    --output /tmp/mor-quickstart >"$results/quickstart.log" 2>&1
+  say "exit $? after $(($(date +%s) - t0)) s"
+  cp /tmp/mor-quickstart/loss.png "$results/quickstart-loss.png" 2>/dev/null
+  grep -vE '^\s*$' "$results/quickstart.log" | grep -vE 'step +[0-9]+/' | tail -40 | tee -a "$summary"
 else
   say ""
-  say "(no .gpu/mor/mor: publish it with dotnet publish managed/MoR.Cli -r linux-x64 --self-contained -o .gpu/mor)"
+  say "(no .gpu/mor/mor: publish it with dotnet publish managed/MoR.Cli -r linux-x64 --self-contained -p:PublishSingleFile=true -o .gpu/mor)"
 fi
 say ""
 say "results in $results"
