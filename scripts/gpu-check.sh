@@ -48,16 +48,11 @@ build-gpu/native/tests/mor_native_tests --gtest_also_run_disabled_tests --gtest_
 
 step "layer benchmark (native)"
 for base in bf16 f32; do
-  build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 20 2>&1 | tee -a "$summary"
-  build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 20 --json >>"$results/layer-bench.jsonl" 2>&1
+  build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 10 2>&1 | tee -a "$summary"
+  build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 10 --json >>"$results/layer-bench.jsonl" 2>&1
 done
 step "fused kernels vs memory bandwidth"
 build-gpu/native/mor_cuda_kernel_bench 2>&1 | tee -a "$summary"
-
-step "PyTorch peer"
-for base in bf16 f32; do
-  python3 scripts/peers/torch_layer_bench.py --device cuda --T 4096 --base "$base" --iters 20 2>&1 | tee -a "$summary"
-done
 
 if [[ -x .gpu/mor/mor ]]; then
   step "mor selftest (published CLI, CUDA)"
@@ -79,5 +74,10 @@ else
   say ""
   say "(no .gpu/mor/mor: publish it with dotnet publish managed/MoR.Cli -r linux-x64 --self-contained -p:PublishSingleFile=true -o .gpu/mor)"
 fi
+step "PyTorch peer (same layer, same shapes)"
+for base in ${MOR_PEER_BASES:-bf16 f32}; do
+  timeout 90 python3 scripts/peers/torch_layer_bench.py --device cuda --T 4096 --base "$base" --iters 20 2>&1 | tee -a "$summary"
+done
+
 say ""
 say "results in $results"

@@ -189,6 +189,9 @@ public static class MpiLauncher
     }
 
     // The command that started this process: the apphost, or `dotnet app.dll` when run through the muxer.
+    // A single-file app is always its own apphost, so the empty Location of its entry assembly is never read.
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(
+        "SingleFile", "IL3000", Justification = "Only reached when run through the dotnet muxer, never for single-file apps.")]
     private static string[] CurrentProgram()
     {
         string process = Environment.ProcessPath ?? throw new InvalidOperationException("The current executable's path is unknown.");
