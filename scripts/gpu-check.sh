@@ -49,6 +49,7 @@ build-gpu/native/tests/mor_native_tests --gtest_also_run_disabled_tests --gtest_
 step "layer benchmark (native)"
 for base in bf16 f32; do
   build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 10 2>&1 | tee -a "$summary"
+  [[ $base == bf16 ]] && build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base bf16 --tf32 --iters 10 2>&1 | tee -a "$summary"
   build-gpu/native/mor_layer_bench --backend cuda --T 4096 --base "$base" --iters 10 --json >>"$results/layer-bench.jsonl" 2>&1
 done
 step "fused kernels vs memory bandwidth"

@@ -60,6 +60,9 @@ internal static unsafe partial class NativeMethods
     public static partial int mor_context_synchronize(ContextHandle context);
 
     [LibraryImport(LibraryName)]
+    public static partial int mor_context_set_allow_tf32(ContextHandle context, int allow);
+
+    [LibraryImport(LibraryName)]
     public static partial int mor_stream_create(ContextHandle context, nint* stream);
 
     /// <summary>Takes the raw pointer: called only from <see cref="StreamHandle"/>'s release.</summary>

@@ -16,6 +16,7 @@ public sealed unsafe class Device
 
     private readonly Lock _gate = new();
     private ContextHandle? _context;
+    private bool _allowTf32;
     private MorDeviceInfo? _info;
 
     private Device(DeviceKind kind, int index)
@@ -65,10 +66,21 @@ public sealed unsafe class Device
         Kind == DeviceKind.Cuda ? new Version(Info.ComputeCapabilityMajor, Info.ComputeCapabilityMinor) : null;
 
     /// <summary>
-    /// Whether F32 matrix products on this device may use TF32 tensor cores (CUDA only; about 1e-3 relative
-    /// error instead of 1e-6). Off by default, as in PyTorch.
+    /// Whether F32 matrix products on this device — <see cref="Tensor.MatMul(Tensor, Tensor, bool, bool)"/> and
+    /// the GEMMs inside the adapter ops — may use TF32 tensor cores (CUDA only; about 1e-3 relative error instead
+    /// of 1e-6). Off by default, as in PyTorch. Worth turning on with a BF16 frozen base, whose GEMMs run on
+    /// tensor cores while F32 adapter GEMMs would not.
     /// </summary>
-    public bool AllowTf32 { get; set; }
+    public bool AllowTf32
+    {
+        get => _allowTf32;
+        set
+        {
+            NativeCall.Check(
+                NativeMethods.mor_context_set_allow_tf32(Context, value ? 1 : 0), nameof(NativeMethods.mor_context_set_allow_tf32));
+            _allowTf32 = value;
+        }
+    }
 
     /// <summary>This device's allocator counters, read after freeing what finalizers have queued.</summary>
     public AllocatorStats AllocatorStats

@@ -2,7 +2,7 @@
 // the CPU or CUDA backend, next to the frozen base layer measured in the same run.
 //
 //   mor_layer_bench [--backend cpu|cuda] [--T 512] [--d-in 4096] [--d-out 11008] [--N 8] [--r 32]
-//                   [--base f32|bf16] [--iters 5] [--json]
+//                   [--base f32|bf16] [--tf32] [--iters 5] [--json]
 //
 // Per iteration, every method does the frozen base work (Y = X·Wᵀ, dX = dY·W; no weight gradient)
 // plus its adapter's forward and backward. MoR also rebuilds Q (once per optimizer step in
@@ -32,7 +32,7 @@ void check(int32_t status, const char* what) {
 struct Args {
   std::string backend = "cpu", base = "f32";
   int64_t T = 512, d_in = 4096, d_out = 11008, N = 8, r = 32, iters = 5;
-  bool json = false;
+  bool json = false, tf32 = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -64,6 +64,8 @@ Args parse(int argc, char** argv) {
       a.iters = std::stoll(next());
     else if (k == "--json")
       a.json = true;
+    else if (k == "--tf32")
+      a.tf32 = true;
     else {
       std::fprintf(stderr, "mor_layer_bench: unknown option %s\n", k.c_str());
       std::exit(2);
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
   const int32_t backend = a.backend == "cuda" ? MOR_BACKEND_CUDA : MOR_BACKEND_CPU;
   mor_context ctx = nullptr;
   check(mor_context_create(backend, 0, &ctx), "mor_context_create");
+  // --tf32: the adapters' F32 GEMMs may use TF32 tensor cores (mixed precision with a BF16 base).
+  check(mor_context_set_allow_tf32(ctx, a.tf32 ? 1 : 0), "mor_context_set_allow_tf32");
   const int32_t wt = a.base == "bf16" ? MOR_DTYPE_BF16 : MOR_DTYPE_F32;
   const int64_t T = a.T, di = a.d_in, dout = a.d_out, N = a.N, r = a.r, K = N * r;
   const float s = 2.0f;
@@ -182,9 +186,9 @@ int main(int argc, char** argv) {
         a.backend.c_str(), dev.name, a.base.c_str(), (long long)T, (long long)di, (long long)dout, (long long)N,
         (long long)r, t_base, t_lora, t_moe, t_mor, base_flops / (t_base * 1e9));
   } else {
-    std::printf("# %s\n# backend %s (%s), base %s, T=%lld d_in=%lld d_out=%lld N=%lld r=%lld, %lld iterations\n", info,
-                a.backend.c_str(), dev.name, a.base.c_str(), (long long)T, (long long)di, (long long)dout, (long long)N,
-                (long long)r, (long long)a.iters);
+    std::printf("# %s\n# backend %s (%s), base %s%s, T=%lld d_in=%lld d_out=%lld N=%lld r=%lld, %lld iterations\n",
+                info, a.backend.c_str(), dev.name, a.base.c_str(), a.tf32 ? ", adapter GEMMs TF32" : "", (long long)T,
+                (long long)di, (long long)dout, (long long)N, (long long)r, (long long)a.iters);
     std::printf("%-22s %10s %10s\n", "layer fwd+bwd", "ms", "overhead");
     std::printf("%-22s %10.3f %10s   (%.2f TFLOP/s)\n", "frozen base", t_base, "-", base_flops / (t_base * 1e9));
     std::printf("%-22s %10.3f %9.1f%%\n", "base + LoRA", t_lora, 100.0 * (t_lora - t_base) / t_base);

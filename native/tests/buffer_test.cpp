@@ -188,3 +188,19 @@ TEST(Handles, NullAndStaleHandlesAreErrors) {
   EXPECT_EQ(mor_buffer_fill(buf.get(), 0, 1, 0.0, s), MOR_ERR_INVALID_ARGUMENT);  // stream of another context
   MOR_ASSERT_OK(mor_stream_destroy(s));
 }
+
+TEST(Library, Tf32SwitchIsAcceptedAndLeavesCpuResultsBitIdentical) {
+  Context ctx;
+  std::vector<float> x = random_vector(6 * 5, 1), a = random_vector(2 * 5, 2), b = random_vector(4 * 2, 3);
+  auto run = [&] {
+    Buffer bx(ctx.get(), x), ba(ctx.get(), a), bb(ctx.get(), b), bh(ctx.get(), MOR_DTYPE_F32, 12),
+        by(ctx.get(), std::vector<float>(24, 0.0f));
+    EXPECT_EQ(mor_lora_forward(ctx.get(), nullptr, 6, 5, 4, 2, 1.0f, bx.get(), ba.get(), bb.get(), bh.get(), by.get()),
+              MOR_OK);
+    return by.f32();
+  };
+  const auto off = run();
+  MOR_ASSERT_OK(mor_context_set_allow_tf32(ctx.get(), 1));
+  EXPECT_EQ(run(), off);  // the CPU backend has no TF32 path
+  EXPECT_EQ(mor_context_set_allow_tf32(nullptr, 1), MOR_ERR_INVALID_ARGUMENT);
+}

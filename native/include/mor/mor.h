@@ -102,6 +102,10 @@ MOR_API int32_t mor_context_create(int32_t backend, int32_t device, mor_context*
 MOR_API int32_t mor_context_destroy(mor_context ctx);
 MOR_API int32_t mor_context_backend(mor_context ctx, int32_t* backend);
 MOR_API int32_t mor_context_synchronize(mor_context ctx);
+/* Lets the GEMMs inside fused ops (adapters: LoRA, MoR, MoE-LoRA, DoRA) use TF32 tensor cores for their
+ * F32 operands on CUDA (off by default; no effect on CPU). With a BF16 frozen base the adapter GEMMs are
+ * otherwise F32 SIMT GEMMs, several times slower than the base's BF16 tensor-core GEMMs. */
+MOR_API int32_t mor_context_set_allow_tf32(mor_context ctx, int32_t allow);
 
 MOR_API int32_t mor_stream_create(mor_context ctx, mor_stream* out);
 MOR_API int32_t mor_stream_destroy(mor_stream stream);

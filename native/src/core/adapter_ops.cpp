@@ -12,6 +12,7 @@ void gemm(const OpEnv& env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, f
   g.trans_a = ta, g.trans_b = tb, g.m = m, g.n = n, g.k = k, g.alpha = alpha, g.beta = beta;
   g.a = a, g.a_type = at, g.lda = lda, g.b = b, g.b_type = bt, g.ldb = ldb;
   g.c = c, g.c_type = MOR_DTYPE_F32, g.ldc = ldc;
+  g.allow_tf32 = env.tf32;
   env.be.gemm(g, env.s);
 }
 

@@ -28,6 +28,7 @@ struct OpEnv {
   Backend& be;
   CachingAllocator& alloc;
   NativeStream s;
+  bool tf32 = false;  // mor_context_set_allow_tf32
 };
 
 struct LinearDims {

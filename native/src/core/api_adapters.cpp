@@ -13,7 +13,7 @@ namespace {
 float* f32(mor_buffer_t* b) { return b == nullptr ? nullptr : static_cast<float*>(b->data); }
 
 OpEnv env_for(mor_context_t* ctx, mor_stream_t* stream) {
-  return OpEnv{*ctx->backend, *ctx->allocator, resolve_stream(ctx, stream)};
+  return OpEnv{*ctx->backend, *ctx->allocator, resolve_stream(ctx, stream), ctx->allow_tf32.load()};
 }
 
 void require_rank(int64_t r, int64_t N, const char* op) {

@@ -152,6 +152,10 @@ MOR_API int32_t mor_context_synchronize(mor_context ctx) {
   return abi_guard([&] { check_context(ctx)->backend->synchronize_device(); });
 }
 
+MOR_API int32_t mor_context_set_allow_tf32(mor_context ctx, int32_t allow) {
+  return abi_guard([&] { check_context(ctx)->allow_tf32.store(allow != 0); });
+}
+
 MOR_API int32_t mor_stream_create(mor_context ctx, mor_stream* out) {
   return abi_guard([&] {
     require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");

@@ -15,6 +15,7 @@ struct mor_context_t {
   static constexpr uint32_t kMagic = 0x4d6f5243;  // "MoRC"
   uint32_t magic = kMagic;
   std::atomic<int64_t> refs{1};
+  std::atomic<bool> allow_tf32{false};  // for the GEMMs inside fused ops
   std::unique_ptr<mor::Backend> backend;
   std::unique_ptr<mor::CachingAllocator> allocator;
 };
