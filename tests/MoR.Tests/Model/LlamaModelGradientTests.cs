@@ -1,0 +1,118 @@
+using MoR.Adapters;
+using MoR.Model;
+using MoR.Modules;
+using MoR.Numerics;
+
+namespace MoR.Tests.Model;
+
+/// <summary>
+/// Whole-model gradient checks: the F32 analytic gradient of a sample of entries of every trainable tensor
+/// against central finite differences of the float64 reference loss.
+/// </summary>
+public sealed class LlamaModelGradientTests
+{
+    private const int Batch = 2, Seq = 7;
+    private const float GradScale = 0.7f;
+
+    [Theory]
+    [InlineData(2, false, false)]
+    [InlineData(1, true, false)]
+    [InlineData(4, false, true)]
+    public void FullFineTuningGradientsOfEveryTensorMatchFiniteDifferences(int kvHeads, bool tied, bool recompute)
+    {
+        using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig(kvHeads, tied));
+        using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu, new ModelLoadOptions { Trainable = true });
+        model.RecomputeActivations = recompute;
+        model.LogitsChunkTokens = 5;
+        ReferenceLlama reference = ckpt.Reference();
+        int[] ids = ModelTestData.Ids(Batch * Seq, 50, 11), targets = ModelTestData.Targets(Batch * Seq, 50, 12);
+
+        var named = model.NamedTrainableParameters();
+        Assert.Equal(ckpt.Config.ExpectedTensors().Count, named.Count);
+        model.ForwardBackward(new TokenBatch(Batch, Seq, ids, targets), GradScale);
+
+        foreach ((string name, Parameter p) in named)
+        {
+            double[] values = reference.Weights[name];
+            CheckSample(name, p.Grad.ToArray<float>(), values, () => reference.Loss(Batch, Seq, ids, targets));
+        }
+    }
+
+    [Theory]
+    [InlineData(AdapterKind.LoRA)]
+    [InlineData(AdapterKind.DoRA)]
+    [InlineData(AdapterKind.MoELoRA)]
+    [InlineData(AdapterKind.MoR)]
+    public void AdapterGradientsMatchFiniteDifferencesAndTheBaseGetsNone(AdapterKind kind)
+    {
+        using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
+        using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
+        var spec = new AdapterSpec
+        {
+            Kind = kind, Rank = 3, Alpha = 6, Experts = 3,
+            TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], Seed = 5,
+        };
+        IReadOnlyList<string> paths = AdapterInjector.Attach(model, spec);
+        Assert.Equal(14, paths.Count);
+        ReferenceLlama reference = ckpt.Reference();
+        ulong seed = 100;
+        foreach (string path in paths)
+        {
+            ILinearAdapter adapter = model.Linears[path].Adapter!;
+            ModelTestData.Randomize(adapter, seed++);
+            reference.Adapters[path] = new ReferenceAdapter(adapter.Options, [.. adapter.Parameters.Select(ModelTestData.ToDouble)]);
+        }
+
+        int[] ids = ModelTestData.Ids(Batch * Seq, 50, 21), targets = ModelTestData.Targets(Batch * Seq, 50, 22);
+        LossResult loss = model.ForwardBackward(new TokenBatch(Batch, Seq, ids, targets), GradScale);
+        Assert.Equal(reference.Loss(Batch, Seq, ids, targets), loss.LossSum, 1e-4);
+
+        // Only adapter parameters are trainable: the frozen base owns no gradient buffer at all.
+        var named = model.NamedTrainableParameters();
+        Assert.Equal(paths.Sum(p => model.Linears[p].Adapter!.Parameters.Count), named.Count);
+        Assert.All(model.Linears.Values, l => Assert.Null(l.Base.WeightParameter));
+        foreach (string path in paths)
+        {
+            ILinearAdapter adapter = model.Linears[path].Adapter!;
+            ReferenceAdapter r = reference.Adapters[path];
+            for (int k = 0; k < adapter.Parameters.Count; k++)
+            {
+                CheckSample($"{path}.{adapter.Parameters[k].Name}", adapter.Parameters[k].Grad.ToArray<float>(), r.Native[k],
+                    () => reference.Loss(Batch, Seq, ids, targets));
+            }
+        }
+    }
+
+    [Fact]
+    public void GradientsAccumulateOverMicroBatches()
+    {
+        using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
+        using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu, new ModelLoadOptions { Trainable = true });
+        var batch = new TokenBatch(Batch, Seq, ModelTestData.Ids(14, 50, 1), ModelTestData.Targets(14, 50, 2));
+        model.ForwardBackward(batch, 1f);
+        float[] once = model.TrainableParameters()[3].Grad.ToArray<float>();
+        model.ForwardBackward(batch, 1f);
+        float[] twice = model.TrainableParameters()[3].Grad.ToArray<float>();
+        for (int i = 0; i < once.Length; i++) Assert.Equal(2 * once[i], twice[i], 1e-5);
+    }
+
+    // Three entries per tensor (first, last, one random), with a float64 central difference of the loss.
+    private static void CheckSample(string name, float[] grad, double[] values, Func<double> loss)
+    {
+        var rng = new SeededRandom((ulong)name.Length * 31UL);
+        int[] sample = [0, values.Length - 1, rng.NextInt(values.Length)];
+        const double eps = 1e-5;
+        foreach (int i in sample)
+        {
+            double saved = values[i];
+            values[i] = saved + eps;
+            double plus = loss();
+            values[i] = saved - eps;
+            double minus = loss();
+            values[i] = saved;
+            double numeric = GradScale * (plus - minus) / (2 * eps);
+            double tolerance = 2e-4 + (2e-3 * Math.Abs(numeric));
+            Assert.True(Math.Abs(grad[i] - numeric) <= tolerance, $"{name}[{i}]: analytic {grad[i]}, numeric {numeric}");
+        }
+    }
+}
