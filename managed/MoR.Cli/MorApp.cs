@@ -36,10 +36,17 @@ public static class MorApp
         {
             return Usage(console, e.Message);
         }
+        catch (TrainingOutOfMemoryException e)
+        {
+            console.Error.WriteLine($"mor: out of memory: {e.NativeMessage}");
+            console.Error.WriteLine($"mor: sizes: {e.Sizes}");
+            console.Error.WriteLine(OutOfMemoryHint);
+            return ExitCodes.RuntimeError;
+        }
         catch (NativeOutOfMemoryException e)
         {
             console.Error.WriteLine($"mor: out of memory: {e.NativeMessage}");
-            console.Error.WriteLine("mor: hint: use a smaller --micro-batch (with more --grad-accum to keep the batch), a shorter --seq-len, a smaller --rank, or --recompute to recompute activations in backward.");
+            console.Error.WriteLine(OutOfMemoryHint);
             return ExitCodes.RuntimeError;
         }
         catch (Exception e) when (e is NonFiniteException or DataFormatException or MoRNativeException or IOException
@@ -50,6 +57,9 @@ public static class MorApp
             return ExitCodes.RuntimeError;
         }
     }
+
+    private const string OutOfMemoryHint =
+        "mor: hint: use a smaller --micro-batch (with more --grad-accum to keep the batch), a shorter --seq-len, a smaller --rank, --bf16-base, or --recompute to recompute activations in backward.";
 
     private static int Usage(CliConsole console, string message)
     {

@@ -115,7 +115,7 @@ public sealed class CliTests
         }
     }
 
-    private static string TinyModel(string root)
+    internal static string TinyModel(string root)
     {
         string dir = Path.Combine(root, "base");
         var config = new LlamaConfig
