@@ -74,6 +74,7 @@ public static class MorApp
         root.Add(SelftestCommand.Create(console));
         root.Add(InspectCommand.Create(console));
         root.Add(FinetuneCommand.Create(console));
+        root.Add(MergeCommand.Create(console));
         return root;
     }
 }
