@@ -49,7 +49,7 @@ public static class MorApp
             console.Error.WriteLine(OutOfMemoryHint);
             return ExitCodes.RuntimeError;
         }
-        catch (Exception e) when (e is NonFiniteException or DataFormatException or MoRNativeException or IOException
+        catch (Exception e) when (e is NonFiniteException or DataFormatException or FormatException or MoRNativeException or IOException
                                        or InvalidDataException or UnauthorizedAccessException or ArgumentException
                                        or InvalidOperationException or NotSupportedException or OperationCanceledException)
         {
@@ -75,6 +75,9 @@ public static class MorApp
         root.Add(InspectCommand.Create(console));
         root.Add(FinetuneCommand.Create(console));
         root.Add(MergeCommand.Create(console));
+        root.Add(EvalCommand.Create(console));
+        root.Add(GenerateCommand.Create(console));
+        root.Add(ChatCommand.Create(console));
         return root;
     }
 }
