@@ -175,7 +175,7 @@ internal static class FinetuneJob
         {
             if (File.Exists(metrics))
             {
-                LossPlot.Save(metrics, FinetuneOutputs.LossPlot(output), $"mor {title}");
+                LossPlot.Save(metrics, FinetuneOutputs.LossPlot(output), title.StartsWith("mor", StringComparison.Ordinal) ? title : $"mor {title}");
             }
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or TypeInitializationException or DllNotFoundException)
