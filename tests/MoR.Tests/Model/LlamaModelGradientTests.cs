@@ -83,6 +83,36 @@ public sealed class LlamaModelGradientTests
         }
     }
 
+    [Theory]
+    [InlineData(AdapterKind.LoRA)]
+    [InlineData(AdapterKind.DoRA)]
+    [InlineData(AdapterKind.MoELoRA)]
+    [InlineData(AdapterKind.MoR)]
+    public void AdaptersTrainOnABf16FrozenBaseCloseToTheF32Base(AdapterKind kind)
+    {
+        using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig(), dtype: MoR.IO.SafeTensorDType.BF16);
+        using LlamaModel bf16 = LlamaModel.Load(ckpt.Directory, Device.Cpu);
+        using LlamaModel f32 = LlamaModel.Load(ckpt.Directory, Device.Cpu, new ModelLoadOptions { FrozenWeightDType = DType.F32 });
+        Assert.Equal(DType.BF16, bf16.Linears["model.layers.0.mlp.up_proj"].Base.Weight.DType);
+        var spec = new AdapterSpec { Kind = kind, Rank = 2, Experts = 2, Seed = 1 };
+        var batch = new TokenBatch(Batch, Seq, ModelTestData.Ids(14, 50, 1), ModelTestData.Targets(14, 50, 2));
+        float[][] grads = new float[2][];
+        int m = 0;
+        foreach (LlamaModel model in new[] { bf16, f32 })
+        {
+            AdapterInjector.Attach(model, spec);
+            ulong seed = 7;
+            foreach (var linear in model.Linears.Values.Where(l => l.Adapter is not null)) ModelTestData.Randomize(linear.Adapter!, seed++);
+            LossResult loss = model.ForwardBackward(batch, 1f);
+            Assert.True(double.IsFinite(loss.LossSum));
+            grads[m++] = [.. model.TrainableParameters().SelectMany(p => p.Grad.ToArray<float>())];
+        }
+
+        // BF16 rounds the layer inputs to 8 bits of mantissa: gradients agree to a few percent of their scale.
+        float scale = grads[1].Max(MathF.Abs);
+        Assert.True(ModelTestData.MaxAbsDiff(grads[0], grads[1]) < 0.05 * scale);
+    }
+
     [Fact]
     public void GradientsAccumulateOverMicroBatches()
     {
