@@ -9,6 +9,9 @@ namespace MoR.Cli;
 /// <param name="StderrIsTerminal">Draw a live progress bar (otherwise plain lines).</param>
 public sealed record CliConsole(TextWriter Out, TextWriter Error, bool StderrIsTerminal)
 {
+    /// <summary>Input (stdin) for interactive commands such as <c>chat</c>; empty unless given.</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
     /// <summary>Cancelled on Ctrl-C (the training loop then checkpoints and stops).</summary>
     public CancellationToken Cancellation { get; init; }
 }

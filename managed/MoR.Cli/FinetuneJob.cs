@@ -15,6 +15,9 @@ namespace MoR.Cli;
 /// </summary>
 internal static class FinetuneJob
 {
+    /// <summary>Test seam: called with the trainer before it runs (tests use it to inject failures such as out-of-memory).</summary>
+    internal static Action<Trainer>? TrainerCreated { get; set; }
+
     public static int Run(CliConsole console, FinetuneSettings s)
     {
         ITrainingProgress progress = TrainingProgress.For(console, s.Json);
@@ -86,7 +89,17 @@ internal static class FinetuneJob
         TrainingResult result;
         try
         {
+            TrainerCreated?.Invoke(trainer);
             result = progress.Run(trainer, title, () => trainer.Run(console.Cancellation));
+        }
+        catch (MoR.Interop.NativeOutOfMemoryException oom)
+        {
+            AllocatorStats a = model.Device.AllocatorStats;
+            throw new TrainingOutOfMemoryException(
+                oom,
+                $"step {trainer.Step + 1}: micro-batch {o.MicroBatchSize} x seq-len {o.SequenceLength} = {(long)o.MicroBatchSize * o.SequenceLength:N0} tokens, " +
+                $"{trainer.TrainableParameterCount:N0} trainable parameters; {model.Device}: {Mib(a.LiveBytes)} in use, peak {Mib(a.PeakBytes)}, " +
+                $"{Mib(a.ReservedBytes)} reserved" + (model.Device.Kind == DeviceKind.Cuda ? $" of {Mib(model.Device.TotalMemoryBytes)}" : string.Empty));
         }
         finally
         {
@@ -125,6 +138,8 @@ internal static class FinetuneJob
         return ExitCodes.Ok;
     }
 
+    private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):F1} MiB";
+
     private static string SaveResult(FinetuneSettings s, LlamaModel model)
     {
         if (s.Training.Method == TrainingMethod.Full)
@@ -160,7 +175,7 @@ internal static class FinetuneJob
         {
             if (File.Exists(metrics))
             {
-                LossPlot.Save(metrics, FinetuneOutputs.LossPlot(output), $"mor {title}");
+                LossPlot.Save(metrics, FinetuneOutputs.LossPlot(output), title.StartsWith("mor", StringComparison.Ordinal) ? title : $"mor {title}");
             }
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or TypeInitializationException or DllNotFoundException)

@@ -36,13 +36,20 @@ public static class MorApp
         {
             return Usage(console, e.Message);
         }
+        catch (TrainingOutOfMemoryException e)
+        {
+            console.Error.WriteLine($"mor: out of memory: {e.NativeMessage}");
+            console.Error.WriteLine($"mor: sizes: {e.Sizes}");
+            console.Error.WriteLine(OutOfMemoryHint);
+            return ExitCodes.RuntimeError;
+        }
         catch (NativeOutOfMemoryException e)
         {
             console.Error.WriteLine($"mor: out of memory: {e.NativeMessage}");
-            console.Error.WriteLine("mor: hint: use a smaller --micro-batch (with more --grad-accum to keep the batch), a shorter --seq-len, a smaller --rank, or --recompute to recompute activations in backward.");
+            console.Error.WriteLine(OutOfMemoryHint);
             return ExitCodes.RuntimeError;
         }
-        catch (Exception e) when (e is NonFiniteException or DataFormatException or MoRNativeException or IOException
+        catch (Exception e) when (e is NonFiniteException or DataFormatException or FormatException or MoRNativeException or IOException
                                        or InvalidDataException or UnauthorizedAccessException or ArgumentException
                                        or InvalidOperationException or NotSupportedException or OperationCanceledException)
         {
@@ -50,6 +57,9 @@ public static class MorApp
             return ExitCodes.RuntimeError;
         }
     }
+
+    private const string OutOfMemoryHint =
+        "mor: hint: use a smaller --micro-batch (with more --grad-accum to keep the batch), a shorter --seq-len, a smaller --rank, --bf16-base, or --recompute to recompute activations in backward.";
 
     private static int Usage(CliConsole console, string message)
     {
@@ -64,6 +74,13 @@ public static class MorApp
         root.Add(SelftestCommand.Create(console));
         root.Add(InspectCommand.Create(console));
         root.Add(FinetuneCommand.Create(console));
+        root.Add(MergeCommand.Create(console));
+        root.Add(EvalCommand.Create(console));
+        root.Add(GenerateCommand.Create(console));
+        root.Add(ChatCommand.Create(console));
+#if MOR_BENCHMARKS
+        root.Add(BenchCommand.Create(console));
+#endif
         return root;
     }
 }

@@ -17,6 +17,6 @@ public static class Program
                 Console.Error.WriteLine("mor: interrupted; finishing the current step and writing a checkpoint (Ctrl-C again to abort)");
             }
         };
-        return MorApp.Run(args, new CliConsole(Console.Out, Console.Error, StderrIsTerminal: !Console.IsErrorRedirected) { Cancellation = interrupt.Token });
+        return MorApp.Run(args, new CliConsole(Console.Out, Console.Error, StderrIsTerminal: !Console.IsErrorRedirected) { In = Console.In, Cancellation = interrupt.Token });
     }
 }

@@ -5,11 +5,14 @@ namespace MoR.Tests.Cli;
 /// <summary>Runs <c>mor</c> in-process with captured stdout and stderr (stderr treated as redirected: plain progress).</summary>
 internal static class CliRunner
 {
-    public static (int Code, string Out, string Err) Run(params string[] args)
+    public static (int Code, string Out, string Err) Run(params string[] args) => RunWithInput(string.Empty, args);
+
+    /// <summary>Runs with <paramref name="stdin"/> as standard input.</summary>
+    public static (int Code, string Out, string Err) RunWithInput(string stdin, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = MorApp.Run(args, new CliConsole(stdout, stderr, StderrIsTerminal: false));
+        int code = MorApp.Run(args, new CliConsole(stdout, stderr, StderrIsTerminal: false) { In = new StringReader(stdin) });
         return (code, stdout.ToString(), stderr.ToString());
     }
 }

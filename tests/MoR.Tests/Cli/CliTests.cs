@@ -103,6 +103,15 @@ public sealed class CliTests
             Assert.Contains("pretraining the base model", err, StringComparison.Ordinal);
             Assert.Contains("exact-match accuracy", output, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir.File("qs"), "adapter", "adapter_config.json")));
+            Assert.True(new FileInfo(Path.Combine(dir.File("qs"), "loss.png")).Length > 1000);
+            Assert.Contains("loss plot: ", output, StringComparison.Ordinal);
+
+            // One line per task of the suite with its kind and both accuracies (before, after).
+            foreach (string task in (string[])["upper", "caesar", "chain", "arith", "copy", "reverse", "sort", "lookup", "count"])
+            {
+                string kind = Quickstart.HeldOutTasks.Contains(task) ? "held-out" : "pretrain";
+                Assert.Matches($@"(?m)^  {task} +{kind} +\d+ % +\d+ %$", output);
+            }
 
             (code, _, err) = CliRunner.Run("finetune", "--output", dir.File("qs2"));
             Assert.True(code == ExitCodes.Ok, err);
@@ -115,7 +124,7 @@ public sealed class CliTests
         }
     }
 
-    private static string TinyModel(string root)
+    internal static string TinyModel(string root)
     {
         string dir = Path.Combine(root, "base");
         var config = new LlamaConfig
