@@ -47,6 +47,7 @@ internal static class FinetuneCommand
         var resume = new Option<bool>("--resume") { Description = "Continue exactly from the newest checkpoint in --output" };
         var recompute = new Option<bool>("--recompute") { Description = "Recompute activations in backward (less memory)" };
         var bf16 = new Option<bool>("--bf16-base") { Description = "Keep the frozen base weights in BF16" };
+        var nproc = new Option<int>("--nproc") { Description = "Data-parallel ranks on this machine: mor reruns itself under mpirun -np K (each rank takes 1/K of the micro-batches; docs/SCALING.md)", DefaultValueFactory = _ => 1 };
         Option<string> device = CommonOptions.Device();
         Option<bool> json = CommonOptions.Json();
 
@@ -54,13 +55,24 @@ internal static class FinetuneCommand
         {
             model, data, evalData, valSplit, output, method, rank, experts, alpha, dropout, targets, routerInit, lr, warmup, minLr, steps,
             beta1, beta2, eps, wd, clip, accum, micro, seqLen, noPacking, trainOnPrompt, seed, evalEvery, evalBatches, saveEvery, skip,
-            resume, recompute, bf16, device, json,
+            resume, recompute, bf16, nproc, device, json,
         };
         command.SetAction(parse =>
         {
             string? modelDir = parse.GetValue(model), dataPath = parse.GetValue(data);
+            if (parse.GetValue(nproc) > 1)
+            {
+                // The mor executable takes --nproc out before parsing (MpiLauncher in Program.Main); here it was not.
+                throw new UsageException("--nproc K is taken by the mor executable, which restarts itself under mpirun; here mor runs in-process (use mpirun -np K mor finetune ...).");
+            }
+
             if (modelDir is null && dataPath is null)
             {
+                if (MoR.Distributed.Communicator.LaunchedByMpi)
+                {
+                    throw new UsageException("the quickstart runs on one rank; give --model and --data to train with several.");
+                }
+
                 bool explicitOutput = parse.GetResult(output) is { Implicit: false };
                 return Quickstart.Run(console, parse.GetValue(device)!, parse.GetValue(json), explicitOutput ? parse.GetValue(output) : null);
             }

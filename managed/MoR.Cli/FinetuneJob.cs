@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MoR.Data;
+using MoR.Distributed;
+using MoR.Interop;
 using MoR.IO;
 using MoR.Model;
 using MoR.Tokenization;
@@ -11,7 +13,9 @@ namespace MoR.Cli;
 /// <summary>
 /// <c>mor finetune --model DIR --data FILE</c>: load, attach adapters (or train every weight), read and pack
 /// the data, train with checkpoints, then write the adapter (or model), metrics.jsonl, the loss plot and
-/// training_config.json into the output folder.
+/// training_config.json into the output folder. Under mpirun (<c>mpirun -np K mor finetune</c> or
+/// <c>mor finetune --nproc K</c>) every rank runs this with its shard of the data; rank 0 alone prints and
+/// writes files (docs/SCALING.md).
 /// </summary>
 internal static class FinetuneJob
 {
@@ -20,7 +24,26 @@ internal static class FinetuneJob
 
     public static int Run(CliConsole console, FinetuneSettings s)
     {
-        ITrainingProgress progress = TrainingProgress.For(console, s.Json);
+        using Communicator comm = Communicator.FromEnvironment();
+        try
+        {
+            return Run(console, s, comm);
+        }
+        catch (Exception e) when (comm.IsDistributed)
+        {
+            // The peers are waiting in (or will reach) a collective this rank never joins: a normal exit would
+            // leave them to time out. End the whole job now, naming the rank and the cause.
+            string what = e is CommunicationException ? "communication failed (a peer rank died or hung)" : e.GetType().Name;
+            console.Error.WriteLine($"mor: error: rank {comm.Rank} of {comm.Size}: {what}: {e.Message}");
+            console.Error.WriteLine($"mor: aborting all {comm.Size} ranks; resume from the last checkpoint with --resume");
+            comm.Abort(ExitCodes.RuntimeError);
+            throw; // not reached: Abort ends the process
+        }
+    }
+
+    private static int Run(CliConsole console, FinetuneSettings s, Communicator comm)
+    {
+        ITrainingProgress progress = comm.IsRoot ? TrainingProgress.For(console, s.Json) : new QuietProgress();
         TrainingOptions o = s.Training;
         MoR.Device device = CommonOptions.OpenDevice(s.Device);
         progress.Info($"mor finetune: {o.Method.ToName()} on {s.ModelDirectory} ({device}), data {s.DataPath}");
@@ -48,15 +71,16 @@ internal static class FinetuneJob
         var loadOptions = new ModelLoadOptions { Trainable = o.Method == TrainingMethod.Full, FrozenWeightDType = s.Bf16Base ? DType.BF16 : null };
         using LlamaModel model = LlamaModel.Load(s.ModelDirectory, device, loadOptions);
         model.RecomputeActivations = s.Recompute;
-        return Train(console, progress, s, model, trainRows, validationRows, "finetune");
+        return Train(console, progress, s, model, trainRows, validationRows, "finetune", comm);
     }
 
-    /// <summary>The shared second half (also used by the quickstart): adapters, trainer, outputs.</summary>
+    /// <summary>The shared second half (also used by the quickstart): adapters, trainer, outputs (rank 0 only).</summary>
     public static int Train(
         CliConsole console, ITrainingProgress progress, FinetuneSettings s, LlamaModel model,
-        List<PackedSequence> trainRows, List<PackedSequence> validationRows, string title)
+        List<PackedSequence> trainRows, List<PackedSequence> validationRows, string title, Communicator? comm = null)
     {
         TrainingOptions o = s.Training;
+        bool root = comm is null || comm.IsRoot;
         if (o.Method != TrainingMethod.Full)
         {
             IReadOnlyList<string> adapted = AdapterInjector.Attach(model, new AdapterSpec
@@ -72,10 +96,14 @@ internal static class FinetuneJob
             progress.Info($"adapters: {o.Method.ToName()} r={o.Rank}{(o.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? $" experts={o.Experts}" : string.Empty)} alpha={o.Alpha} on {adapted.Count} modules");
         }
 
-        Directory.CreateDirectory(s.OutputDirectory);
-        AtomicFile.WriteAllText(FinetuneOutputs.Config(s.OutputDirectory), ConfigJson(s));
+        if (root)
+        {
+            Directory.CreateDirectory(s.OutputDirectory);
+            AtomicFile.WriteAllText(FinetuneOutputs.Config(s.OutputDirectory), ConfigJson(s, comm?.Size ?? 1));
+        }
+
         var trainingModel = new LlamaTrainingModel(model);
-        using var trainer = new Trainer(trainingModel, o, trainRows, validationRows, FinetuneOutputs.Checkpoints(s.OutputDirectory));
+        using var trainer = new Trainer(trainingModel, o, trainRows, validationRows, FinetuneOutputs.Checkpoints(s.OutputDirectory), comm);
         if (s.Resume)
         {
             string from = trainer.Resume(s.OutputDirectory);
@@ -83,9 +111,9 @@ internal static class FinetuneJob
         }
 
         progress.Info($"training {trainer.TrainableParameterCount:N0} parameters for {o.MaxSteps} steps " +
-                      $"({o.MicroBatchSize} x {o.GradientAccumulation} rows of {o.SequenceLength} tokens per step)");
-        using var metrics = new MetricsLog(FinetuneOutputs.Metrics(s.OutputDirectory), trainer.Step);
-        metrics.Attach(trainer);
+                      $"({(trainer.Ranks > 1 ? $"{trainer.Ranks} ranks x " : string.Empty)}{o.MicroBatchSize} x {o.GradientAccumulation} rows of {o.SequenceLength} tokens per step)");
+        using MetricsLog? metrics = root ? new MetricsLog(FinetuneOutputs.Metrics(s.OutputDirectory), trainer.Step) : null;
+        metrics?.Attach(trainer);
         TrainingResult result;
         try
         {
@@ -103,7 +131,12 @@ internal static class FinetuneJob
         }
         finally
         {
-            TrySavePlot(s.OutputDirectory, progress, title);
+            TrySavePlot(s.OutputDirectory, progress, title, root);
+        }
+
+        if (!root)
+        {
+            return ExitCodes.Ok; // rank 0 writes the adapter and reports
         }
 
         string saved = SaveResult(s, model);
@@ -168,8 +201,13 @@ internal static class FinetuneJob
         }
     }
 
-    private static void TrySavePlot(string output, ITrainingProgress progress, string title)
+    private static void TrySavePlot(string output, ITrainingProgress progress, string title, bool root)
     {
+        if (!root)
+        {
+            return;
+        }
+
         string metrics = FinetuneOutputs.Metrics(output);
         try
         {
@@ -197,7 +235,7 @@ internal static class FinetuneJob
         }
     }
 
-    private static string ConfigJson(FinetuneSettings s)
+    private static string ConfigJson(FinetuneSettings s, int ranks)
     {
         JsonObject training = JsonSerializer.SerializeToNode(s.Training, TrainingJson.Options)!.AsObject();
         var root = new JsonObject
@@ -209,6 +247,7 @@ internal static class FinetuneJob
             ["device"] = s.Device,
             ["recompute"] = s.Recompute,
             ["bf16_base"] = s.Bf16Base,
+            ["ranks"] = ranks,
             ["dropout_applied"] = false,
             ["training"] = training,
         };

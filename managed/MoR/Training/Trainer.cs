@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MoR.Adapters;
 using MoR.Data;
+using MoR.Distributed;
 using MoR.Modules;
 
 namespace MoR.Training;
@@ -20,6 +21,13 @@ namespace MoR.Training;
 /// <remarks>
 /// A step is deterministic given the parameters, the optimizer state and the data cursor, so a run of
 /// 2k steps equals k steps, a checkpoint, a resume and k more steps bit for bit.
+/// <para>
+/// Data parallel (a <see cref="Communicator"/> with K ranks, docs/SCALING.md): every rank draws the whole
+/// step's K·G micro-batches in the single-rank order (so the data cursor, and hence every checkpoint, is
+/// in global rows) and trains on its <see cref="DataShard"/> of them; gradients are scaled by K / (target
+/// tokens of the whole step) and averaged over the ranks before clipping, which makes K ranks × micro-batch
+/// b take the same steps as one rank × micro-batch K·b. Only rank 0 evaluates and writes checkpoints.
+/// </para>
 /// </remarks>
 public sealed class Trainer : IDisposable
 {
@@ -30,6 +38,10 @@ public sealed class Trainer : IDisposable
     private readonly CosineSchedule _schedule;
     private readonly BatchLoader _train;
     private readonly string? _checkpointDirectory;
+    private readonly Communicator? _comm;
+    private readonly DataShard _shard;
+    private bool _synchronized;
+    private bool _stopAgreed;
 
     /// <summary>A trainer at step 0.</summary>
     /// <param name="model">The model; its trainable parameters are fixed from here on.</param>
@@ -37,9 +49,10 @@ public sealed class Trainer : IDisposable
     /// <param name="train">Packed training rows.</param>
     /// <param name="validation">Packed validation rows, or null.</param>
     /// <param name="checkpointDirectory">Where checkpoints go, or null for none.</param>
+    /// <param name="communicator">The data-parallel ranks (not owned), or null for one rank.</param>
     public Trainer(
         ITrainingModel model, TrainingOptions options, IReadOnlyList<PackedSequence> train,
-        IReadOnlyList<PackedSequence>? validation = null, string? checkpointDirectory = null)
+        IReadOnlyList<PackedSequence>? validation = null, string? checkpointDirectory = null, Communicator? communicator = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -57,6 +70,8 @@ public sealed class Trainer : IDisposable
         _schedule = CosineSchedule.From(options);
         _train = new BatchLoader(train, options.MicroBatchSize, options.Seed);
         _checkpointDirectory = checkpointDirectory;
+        _comm = communicator is { IsDistributed: true } ? communicator : null;
+        _shard = communicator is null ? new DataShard(0, 1) : DataShard.For(communicator);
     }
 
     /// <summary>Raised after every step (applied or skipped).</summary>
@@ -86,6 +101,12 @@ public sealed class Trainer : IDisposable
     /// <summary>The optimizer (its moments are part of a checkpoint).</summary>
     public AdamW Optimizer => _optimizer;
 
+    /// <summary>Data-parallel ranks (1 without a distributed communicator); a step trains on Ranks × micro-batches × accumulation rows.</summary>
+    public int Ranks => _shard.Size;
+
+    /// <summary>Whether this process writes checkpoints and evaluates (rank 0, or the only rank).</summary>
+    public bool IsRoot => _shard.Rank == 0;
+
     /// <summary>Continues from a checkpoint folder (or the newest under a root): parameters, moments, step and data cursor.</summary>
     /// <returns>The checkpoint folder used.</returns>
     public string Resume(string path)
@@ -95,6 +116,7 @@ public sealed class Trainer : IDisposable
         Step = state.Step;
         SkippedSteps = state.SkippedSteps;
         _train.Cursor = state.Data;
+        _synchronized = false;
         NotifyParametersChanged();
         LastCheckpoint = directory;
         return directory;
@@ -111,10 +133,19 @@ public sealed class Trainer : IDisposable
         int firstStep = Step;
         double lastLoss = double.NaN;
         EvalMetrics? lastEval = null;
-        while (Step < Options.MaxSteps && !cancellation.IsCancellationRequested)
+        if (_comm is not null && !_synchronized)
+        {
+            // Identical start on every rank whatever each one initialised or loaded: rank 0's values win.
+            _comm.Broadcast(_parameters);
+            NotifyParametersChanged();
+            _synchronized = true;
+        }
+
+        _stopAgreed = false;
+        while (Step < Options.MaxSteps && !(_comm is null ? cancellation.IsCancellationRequested : _stopAgreed))
         {
             long stepStart = Stopwatch.GetTimestamp();
-            (double loss, double gradNorm, long tokens, long inputTokens, bool skipped, float lr) = TrainStep();
+            (double loss, double gradNorm, long tokens, long inputTokens, bool skipped, float lr) = TrainStep(cancellation);
             lastLoss = loss;
             double seconds = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
             double perStep = clock.Elapsed.TotalSeconds / (Step - firstStep);
@@ -123,7 +154,7 @@ public sealed class Trainer : IDisposable
                 TimeSpan.FromSeconds(perStep * (Options.MaxSteps - Step)), skipped, SkippedSteps));
 
             bool last = Step == Options.MaxSteps;
-            if (_validation is not null && ((Options.EvalEvery > 0 && Step % Options.EvalEvery == 0) || last))
+            if (_validation is not null && IsRoot && ((Options.EvalEvery > 0 && Step % Options.EvalEvery == 0) || last))
             {
                 lastEval = Evaluate();
             }
@@ -168,7 +199,10 @@ public sealed class Trainer : IDisposable
         return metrics;
     }
 
-    /// <summary>Writes a checkpoint now (atomically) and returns its folder.</summary>
+    /// <summary>
+    /// Writes a checkpoint now (atomically) and returns its folder. With several ranks it is collective: rank 0
+    /// writes, and every rank returns only after the checkpoint is complete.
+    /// </summary>
     public string SaveCheckpoint()
     {
         if (_checkpointDirectory is null)
@@ -176,10 +210,18 @@ public sealed class Trainer : IDisposable
             throw new InvalidOperationException("This trainer was created without a checkpoint directory.");
         }
 
+        if (!IsRoot)
+        {
+            _comm!.Barrier(); // rank 0 is writing; nobody runs ahead of (or resumes from) a half-written checkpoint
+            LastCheckpoint = Path.Combine(_checkpointDirectory, TrainingCheckpoint.Prefix + Step.ToString("D8", System.Globalization.CultureInfo.InvariantCulture));
+            return LastCheckpoint;
+        }
+
         var state = new TrainerState(
             TrainerState.CurrentFormatVersion, Step, _optimizer.StepCount, SkippedSteps, _train.Cursor,
             [.. _parameters.Select(p => p.Name)], [.. _parameters.Select(p => p.Value.Shape.ToArray())], Options);
         LastCheckpoint = TrainingCheckpoint.Save(_checkpointDirectory, state, _optimizer);
+        _comm?.Barrier();
         CheckpointSaved?.Invoke(this, LastCheckpoint);
         return LastCheckpoint;
     }
@@ -187,12 +229,13 @@ public sealed class Trainer : IDisposable
     /// <inheritdoc/>
     public void Dispose() => _optimizer.Dispose();
 
-    private (double Loss, double GradNorm, long Tokens, long InputTokens, bool Skipped, float Lr) TrainStep()
+    private (double Loss, double GradNorm, long Tokens, long InputTokens, bool Skipped, float Lr) TrainStep(CancellationToken cancellation)
     {
         int step = Step + 1;
         // All micro-batches are drawn first so that the gradient scale is 1 / (target tokens of the whole
         // step): the accumulated gradient is then exactly that of the mean loss, whatever the padding.
-        var batches = new TrainingBatch[Options.GradientAccumulation];
+        // With K ranks every rank draws all K·G of them (the cursor stays global) and keeps its shard.
+        var batches = new TrainingBatch[Options.GradientAccumulation * Ranks];
         long targets = 0, inputs = 0;
         for (int i = 0; i < batches.Length; i++)
         {
@@ -203,10 +246,21 @@ public sealed class Trainer : IDisposable
 
         float lr = _schedule.At(step);
         TrainingLoss loss = default;
-        float gradScale = 1f / Math.Max(1, targets);
-        foreach (TrainingBatch batch in batches)
+        // K / T: the all-reduce averages over the K ranks, so the result is Σ over the step's T target tokens / T,
+        // the single-rank mean exactly (even when the shards hold different numbers of target tokens).
+        float gradScale = (float)Ranks / Math.Max(1, targets);
+        for (int i = 0; i < batches.Length; i++)
         {
-            loss += _model.ForwardBackward(batch, gradScale);
+            if (_shard.Owns(i))
+            {
+                loss += _model.ForwardBackward(batches[i], gradScale);
+            }
+        }
+
+        if (_comm is not null)
+        {
+            _comm.AllReduceGradients(_parameters);
+            loss = AgreeOnLoss(loss, targets, cancellation);
         }
 
         double norm = GradientNorm.Compute(_parameters);
@@ -230,6 +284,17 @@ public sealed class Trainer : IDisposable
         NotifyParametersChanged();
         Step = step;
         return (meanLoss, norm, loss.Tokens, inputs, false, lr);
+    }
+
+    // One small all-reduce per step: the step's summed loss (in F32, so the logged loss is good to ~1e-7) and a
+    // stop vote. Every rank then logs the global loss and takes the same skip / stop decisions.
+    private TrainingLoss AgreeOnLoss(TrainingLoss local, long targets, CancellationToken cancellation)
+    {
+        using Tensor stats = Tensor.FromSpan<float>(_model.Device, [(float)local.LossSum, cancellation.IsCancellationRequested ? 1f : 0f], 2);
+        _comm!.AllReduceSum(stats);
+        float[] sum = stats.ToArray<float>();
+        _stopAgreed = sum[1] > 0;
+        return new TrainingLoss(sum[0], targets);
     }
 
     private void ZeroGrads()
