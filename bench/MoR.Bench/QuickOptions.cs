@@ -40,12 +40,15 @@ internal sealed record QuickOptions(
                 "--iters" => o with { Iterations = Positive(name, Value()) },
                 "--warmup" => o with { Warmup = Positive(name, Value(), allowZero: true) },
                 "--T" => o with { T = Positive(name, Value()) },
-                "--base" => o with { BaseDType = Value().ToLowerInvariant() switch
+                "--base" => o with
                 {
-                    "f32" => DType.F32,
-                    "bf16" => DType.BF16,
-                    var other => throw new FormatException($"--base is f32 or bf16, not '{other}'."),
-                } },
+                    BaseDType = Value().ToLowerInvariant() switch
+                    {
+                        "f32" => DType.F32,
+                        "bf16" => DType.BF16,
+                        var other => throw new FormatException($"--base is f32 or bf16, not '{other}'."),
+                    }
+                },
                 "--shapes" => o with { Shapes = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(GemmShape.Parse)] },
                 "--gemm-only" => o with { RunLayer = false },
                 "--layer-only" => o with { RunGemm = false },

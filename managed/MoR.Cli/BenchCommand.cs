@@ -1,4 +1,3 @@
-#if MOR_BENCHMARKS
 using System.CommandLine;
 using MoR.Benchmarks;
 
@@ -97,4 +96,3 @@ internal static class BenchCommand
         return command;
     }
 }
-#endif

@@ -78,9 +78,7 @@ public static class MorApp
         root.Add(EvalCommand.Create(console));
         root.Add(GenerateCommand.Create(console));
         root.Add(ChatCommand.Create(console));
-#if MOR_BENCHMARKS
         root.Add(BenchCommand.Create(console));
-#endif
         return root;
     }
 }

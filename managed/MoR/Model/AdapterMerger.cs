@@ -101,41 +101,41 @@ public static class AdapterMerger
                 (k, a, m) = (r, t["lora_A.weight"], [.. t["lora_B.weight"].Select(v => (double)v)]);
                 break;
             case AdapterKind.MoR:
-            {
-                // M[o, c] = Σ_i g_i ω_B[i, o] B[o, c] ω_A[i, c]   (one shared A)
-                float[] b = t["lora_B.weight"], wa = t["mor_omega_A"], wb = t["mor_omega_B"];
-                (k, a, m) = (r, t["lora_A.weight"], new double[(long)dOut * r]);
-                for (int o = 0; o < dOut; o++)
                 {
-                    for (int c = 0; c < r; c++)
-                    {
-                        double sum = 0;
-                        for (int i = 0; i < n; i++) sum += gate![i] * wb[((long)i * dOut) + o] * wa[(i * r) + c];
-                        m[((long)o * r) + c] = sum * b[((long)o * r) + c];
-                    }
-                }
-
-                break;
-            }
-
-            case AdapterKind.MoELoRA:
-            {
-                // [g_1 B_1 | … | g_N B_N] · [A_1; …; A_N]: moe_lora_A [N, r, d_in] is already the stacked A'.
-                float[] b = t["moe_lora_B"];
-                (k, a, m) = (n * r, t["moe_lora_A"], new double[(long)dOut * n * r]);
-                for (int o = 0; o < dOut; o++)
-                {
-                    for (int i = 0; i < n; i++)
+                    // M[o, c] = Σ_i g_i ω_B[i, o] B[o, c] ω_A[i, c]   (one shared A)
+                    float[] b = t["lora_B.weight"], wa = t["mor_omega_A"], wb = t["mor_omega_B"];
+                    (k, a, m) = (r, t["lora_A.weight"], new double[(long)dOut * r]);
+                    for (int o = 0; o < dOut; o++)
                     {
                         for (int c = 0; c < r; c++)
                         {
-                            m[((long)o * n * r) + (i * r) + c] = gate![i] * b[(((long)i * dOut) + o) * r + c];
+                            double sum = 0;
+                            for (int i = 0; i < n; i++) sum += gate![i] * wb[((long)i * dOut) + o] * wa[(i * r) + c];
+                            m[((long)o * r) + c] = sum * b[((long)o * r) + c];
                         }
                     }
+
+                    break;
                 }
 
-                break;
-            }
+            case AdapterKind.MoELoRA:
+                {
+                    // [g_1 B_1 | … | g_N B_N] · [A_1; …; A_N]: moe_lora_A [N, r, d_in] is already the stacked A'.
+                    float[] b = t["moe_lora_B"];
+                    (k, a, m) = (n * r, t["moe_lora_A"], new double[(long)dOut * n * r]);
+                    for (int o = 0; o < dOut; o++)
+                    {
+                        for (int i = 0; i < n; i++)
+                        {
+                            for (int c = 0; c < r; c++)
+                            {
+                                m[((long)o * n * r) + (i * r) + c] = gate![i] * b[(((long)i * dOut) + o) * r + c];
+                            }
+                        }
+                    }
+
+                    break;
+                }
 
             default:
                 throw new NotSupportedException($"Merging a {adapter.Kind} adapter is not supported.");

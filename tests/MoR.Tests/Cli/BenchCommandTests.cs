@@ -1,4 +1,3 @@
-#if MOR_BENCHMARKS
 using System.Text.Json;
 using MoR.Benchmarks;
 using MoR.Cli;
@@ -50,4 +49,3 @@ public sealed class BenchCommandTests
         Assert.StartsWith("mor: usage error: ", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 }
-#endif

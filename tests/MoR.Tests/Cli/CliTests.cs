@@ -129,8 +129,14 @@ public sealed class CliTests
         string dir = Path.Combine(root, "base");
         var config = new LlamaConfig
         {
-            HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2, VocabSize = ByteTokenizer.Instance.VocabSize,
-            MaxPositionEmbeddings = 128, BosTokenId = ByteTokenizer.Bos, EosTokenIds = [ByteTokenizer.Eos],
+            HiddenSize = 32,
+            IntermediateSize = 64,
+            NumHiddenLayers = 1,
+            NumAttentionHeads = 2,
+            VocabSize = ByteTokenizer.Instance.VocabSize,
+            MaxPositionEmbeddings = 128,
+            BosTokenId = ByteTokenizer.Bos,
+            EosTokenIds = [ByteTokenizer.Eos],
         };
         using LlamaModel m = LlamaModel.CreateRandom(config, Device.Cpu, seed: 3, trainable: false);
         m.Save(dir, DType.F32);

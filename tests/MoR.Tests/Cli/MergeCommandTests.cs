@@ -30,7 +30,11 @@ public sealed class MergeCommandTests
         {
             IReadOnlyList<string> paths = AdapterInjector.Attach(model, new AdapterSpec
             {
-                Kind = kind, Rank = 3, Alpha = 5, Experts = 3, TargetModules = ["q_proj", "o_proj", "up_proj", "down_proj"],
+                Kind = kind,
+                Rank = 3,
+                Alpha = 5,
+                Experts = 3,
+                TargetModules = ["q_proj", "o_proj", "up_proj", "down_proj"],
             });
             ulong seed = 10;
             foreach (string p in paths)

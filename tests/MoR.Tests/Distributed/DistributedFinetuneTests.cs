@@ -147,8 +147,14 @@ public sealed class DistributedFinetuneTests(ITestOutputHelper output) : IDispos
         string dir = Path.Combine(_dir, "base");
         var config = new LlamaConfig
         {
-            HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 2, VocabSize = ByteTokenizer.Instance.VocabSize,
-            MaxPositionEmbeddings = 128, BosTokenId = ByteTokenizer.Bos, EosTokenIds = [ByteTokenizer.Eos],
+            HiddenSize = 32,
+            IntermediateSize = 64,
+            NumHiddenLayers = 2,
+            NumAttentionHeads = 2,
+            VocabSize = ByteTokenizer.Instance.VocabSize,
+            MaxPositionEmbeddings = 128,
+            BosTokenId = ByteTokenizer.Bos,
+            EosTokenIds = [ByteTokenizer.Eos],
         };
         using (LlamaModel m = LlamaModel.CreateRandom(config, Device.Cpu, seed: 3, trainable: false))
         {

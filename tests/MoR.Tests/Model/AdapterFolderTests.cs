@@ -176,7 +176,12 @@ public sealed class AdapterFolderTests
         using TinyCheckpoint small = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
         LlamaConfig wide = new()
         {
-            HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2, VocabSize = 50,
+            HiddenSize = 32,
+            IntermediateSize = 64,
+            NumHiddenLayers = 2,
+            NumAttentionHeads = 4,
+            NumKeyValueHeads = 2,
+            VocabSize = 50,
         };
         string dir = TinyCheckpoint.TempDir();
         try

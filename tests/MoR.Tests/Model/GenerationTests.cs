@@ -11,8 +11,14 @@ public sealed class GenerationTests
 {
     private static LlamaConfig ByteConfig() => new()
     {
-        HiddenSize = 32, IntermediateSize = 48, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
-        VocabSize = ByteTokenizer.Instance.VocabSize, EosTokenIds = [ByteTokenizer.Eos], BosTokenId = ByteTokenizer.Bos,
+        HiddenSize = 32,
+        IntermediateSize = 48,
+        NumHiddenLayers = 2,
+        NumAttentionHeads = 4,
+        NumKeyValueHeads = 2,
+        VocabSize = ByteTokenizer.Instance.VocabSize,
+        EosTokenIds = [ByteTokenizer.Eos],
+        BosTokenId = ByteTokenizer.Bos,
         InitializerRange = 0.3,
     };
 
@@ -44,7 +50,7 @@ public sealed class GenerationTests
     [Fact]
     public void SamplingIsSeededAndRespectsTopKAndTopP()
     {
-        using LlamaModel model = LlamaModel.CreateRandom(TinyCheckpoint.TinyConfig() , Device.Cpu, 2, trainable: false);
+        using LlamaModel model = LlamaModel.CreateRandom(TinyCheckpoint.TinyConfig(), Device.Cpu, 2, trainable: false);
         var options = new GenerationOptions { MaxNewTokens = 8, Temperature = 1.5f, Seed = 42, StopAtEos = false };
         var generator = new Generator(model);
         Assert.Equal(generator.Generate([1, 2], options).Tokens, generator.Generate([1, 2], options).Tokens);
@@ -76,7 +82,8 @@ public sealed class GenerationTests
         int[] prompt = formatter.Encode(ByteTokenizer.Instance, [ChatTurn.System("Be brief."), ChatTurn.User("Hi")], addGenerationPrompt: true).Ids;
         GenerationResult direct = new Generator(model).Generate(prompt, new GenerationOptions
         {
-            MaxNewTokens = 12, StopTokenIds = [ByteTokenizer.Eos, ByteTokenizer.ImEnd],
+            MaxNewTokens = 12,
+            StopTokenIds = [ByteTokenizer.Eos, ByteTokenizer.ImEnd],
         });
         Assert.Equal(ByteTokenizer.Instance.Decode(direct.Tokens), response.Text);
         Assert.Equal(prompt.Length, response.Usage!.InputTokenCount);

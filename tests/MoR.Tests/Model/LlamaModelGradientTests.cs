@@ -49,8 +49,12 @@ public sealed class LlamaModelGradientTests
         using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
         var spec = new AdapterSpec
         {
-            Kind = kind, Rank = 3, Alpha = 6, Experts = 3,
-            TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], Seed = 5,
+            Kind = kind,
+            Rank = 3,
+            Alpha = 6,
+            Experts = 3,
+            TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+            Seed = 5,
         };
         IReadOnlyList<string> paths = AdapterInjector.Attach(model, spec);
         Assert.Equal(14, paths.Count);

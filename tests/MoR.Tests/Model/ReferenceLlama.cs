@@ -169,21 +169,21 @@ internal sealed class ReferenceAdapter(AdapterOptions options, double[][] native
                 FixedNorm ??= AdapterReference.DoRANorm(Native[0], Native[1], w, din, dout, r, s);
                 return AdapterReference.DoRA(Native, FixedNorm, w, x, t, din, dout, r, s);
             case AdapterKind.MoR:
-            {
-                double[] ag = Native[0];
-                double[][] p = [ag[..(r * din)], ag[(r * din)..], Native[1], Native[2], Native[3]];
-                return AdapterReference.MoR(p, w, x, t, din, dout, r, n, s);
-            }
+                {
+                    double[] ag = Native[0];
+                    double[][] p = [ag[..(r * din)], ag[(r * din)..], Native[1], Native[2], Native[3]];
+                    return AdapterReference.MoR(p, w, x, t, din, dout, r, n, s);
+                }
             case AdapterKind.MoELoRA:
-            {
-                double[] ag = Native[0], bCat = Native[1];
-                int nr = n * r;
-                double[] b = new double[n * dout * r];
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < dout; j++)
-                        for (int k = 0; k < r; k++) b[(((i * dout) + j) * r) + k] = bCat[(j * nr) + (i * r) + k];
-                return AdapterReference.MoELoRA([ag[..(nr * din)], ag[(nr * din)..], b], w, x, t, din, dout, r, n, s);
-            }
+                {
+                    double[] ag = Native[0], bCat = Native[1];
+                    int nr = n * r;
+                    double[] b = new double[n * dout * r];
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j < dout; j++)
+                            for (int k = 0; k < r; k++) b[(((i * dout) + j) * r) + k] = bCat[(j * nr) + (i * r) + k];
+                    return AdapterReference.MoELoRA([ag[..(nr * din)], ag[(nr * din)..], b], w, x, t, din, dout, r, n, s);
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(Options));
         }

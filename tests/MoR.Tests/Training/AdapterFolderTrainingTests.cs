@@ -39,13 +39,25 @@ public sealed class AdapterFolderTrainingTests
             baseLogits = model.ComputeLogits(2, 6, ids);
             var options = new TrainingOptions
             {
-                Method = method, Rank = 2, Experts = 3, Alpha = 4, MaxSteps = 3, MicroBatchSize = 2, SequenceLength = 8,
-                LearningRate = 5e-2f, TargetModules = ["up_proj", "q_proj", "down_proj"], Seed = 7,
+                Method = method,
+                Rank = 2,
+                Experts = 3,
+                Alpha = 4,
+                MaxSteps = 3,
+                MicroBatchSize = 2,
+                SequenceLength = 8,
+                LearningRate = 5e-2f,
+                TargetModules = ["up_proj", "q_proj", "down_proj"],
+                Seed = 7,
             };
             AdapterInjector.Attach(model, new AdapterSpec
             {
-                Kind = method.AdapterKindOf()!.Value, Rank = options.Rank, Alpha = options.Alpha, Experts = options.Experts,
-                TargetModules = [.. options.TargetModules], Seed = options.Seed,
+                Kind = method.AdapterKindOf()!.Value,
+                Rank = options.Rank,
+                Alpha = options.Alpha,
+                Experts = options.Experts,
+                TargetModules = [.. options.TargetModules],
+                Seed = options.Seed,
             });
             using (var trainer = new Trainer(new LlamaTrainingModel(model), options, Rows(8, 8, 3)))
             {
