@@ -64,6 +64,7 @@ public static class MorApp
         root.Add(SelftestCommand.Create(console));
         root.Add(InspectCommand.Create(console));
         root.Add(FinetuneCommand.Create(console));
+        root.Add(ExperimentCommand.Create(console));
         return root;
     }
 }
