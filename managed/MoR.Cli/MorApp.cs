@@ -79,6 +79,7 @@ public static class MorApp
         root.Add(GenerateCommand.Create(console));
         root.Add(ChatCommand.Create(console));
         root.Add(BenchCommand.Create(console));
+        root.Add(ExperimentCommand.Create(console));
         return root;
     }
 }

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MoR.Experiments;
+using MoR.Training;
+
+namespace MoR.Cli;
+
+/// <summary>
+/// <c>mor experiment</c>: the paper's comparison at small scale, from one command. Trains LoRA, DoRA,
+/// MoE-LoRA, MoR and full fine-tuning from one pretrained base on the synthetic multi-task suite (3 seeds),
+/// then the teacher suites, the N / r ablations, the router ablation and the gate heat-map, and writes
+/// RESULTS.md plus PNGs and results.json under the output folder. <c>--smoke</c> is the same pipeline at
+/// toy size (under two minutes on two cores).
+/// </summary>
+internal static class ExperimentCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        Option<string> device = CommonOptions.Device();
+        var smoke = new Option<bool>("--smoke") { Description = "Tiny model, 1 seed, few steps, one ablation point (< 2 minutes on 2 cores)" };
+        var output = new Option<string>("--output") { Description = "Folder for RESULTS.md (PNGs and results.json go to <output>/results)", DefaultValueFactory = _ => "docs" };
+        var cache = new Option<string?>("--cache") { Description = "Folder for the pretrained base (default $MOR_CACHE_DIR or ~/.cache/mornative)" };
+        var command = new Command("experiment", "Reproduce the paper's method comparison at small scale and write RESULTS.md") { device, smoke, output, cache };
+        command.SetAction(parse => Run(console, parse.GetValue(device)!, parse.GetValue(smoke), parse.GetValue(output)!, parse.GetValue(cache)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string deviceName, bool smoke, string output, string? cache)
+    {
+        var clock = Stopwatch.StartNew();
+        MoR.Device device = CommonOptions.OpenDevice(deviceName);
+        ExperimentScale scale = smoke ? ExperimentScale.Smoke : ExperimentScale.Default;
+        void Log(string message) => console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
+        string baseDir = Path.Combine(cache ?? Quickstart.CacheDirectory(), $"experiment-base-{scale.Name}-h{scale.Hidden}-l{scale.Layers}-p{scale.PretrainSteps}-v1");
+        var report = new ExperimentReport(scale, deviceName, smoke);
+        var suite = new SuiteRunner(device, scale, baseDir, Log);
+        report.PretrainSeconds = suite.EnsureBase();
+        (report.BaseAccuracy, report.BaseLoss) = suite.ScoreBase();
+
+        // 1. The main table: every method, same base, same data order per seed.
+        IReadOnlyList<(int In, int Out)> shapes = suite.TargetShapes();
+        int r = scale.Rank, n = scale.Experts;
+        long mor = ParameterBudget.Count(TrainingMethod.MoR, r, n, shapes);
+        int loraMatched = ParameterBudget.MatchLoRARank(mor, [.. shapes]);
+        int moeRank = ParameterBudget.MatchMoELoRARank(mor, n, [.. shapes]);
+        MethodSpec morSpec = new($"mor N={n} r={r}", TrainingMethod.MoR, r, n);
+        MethodSpec[] main =
+        [
+            new($"lora r={r}", TrainingMethod.LoRA, r, 1),
+            new($"lora r={loraMatched} (param-matched)", TrainingMethod.LoRA, loraMatched, 1),
+            new($"dora r={r}", TrainingMethod.DoRA, r, 1),
+            new($"moe-lora N={n} r={moeRank}", TrainingMethod.MoELoRA, moeRank, n),
+            morSpec,
+            new("full", TrainingMethod.Full, r, 1),
+        ];
+        report.MainSpecs = main;
+        for (ulong seed = 0; seed < (ulong)scale.Seeds; seed++)
+        {
+            foreach (MethodSpec spec in main)
+            {
+                report.Add(Timed(Log, () => suite.Run("main", spec, seed, collectGates: seed == 0)));
+            }
+        }
+
+        report.Save(output);
+
+        // 2. The teacher suites.
+        foreach (TeacherVariant variant in Enum.GetValues<TeacherVariant>())
+        {
+            TeacherScale ts = scale.Teacher;
+            var teacher = new TeacherSuite(device, ts, variant);
+            Log($"teacher {variant}: {teacher.ChangedFraction:P1} of labels differ from the teacher without ΔW");
+            IReadOnlyList<(int In, int Out)> tshapes = teacher.TargetShapes();
+            long tmor = ParameterBudget.Count(TrainingMethod.MoR, ts.Rank, ts.Experts, tshapes);
+            int tlora = ParameterBudget.MatchLoRARank(tmor, [.. tshapes]);
+            int tmoe = ParameterBudget.MatchMoELoRARank(tmor, ts.Experts, [.. tshapes]);
+            MethodSpec[] specs =
+            [
+                new($"lora r={ts.Rank}", TrainingMethod.LoRA, ts.Rank, 1),
+                new($"lora r={tlora} (param-matched)", TrainingMethod.LoRA, tlora, 1),
+                new($"moe-lora N={ts.Experts} r={tmoe}", TrainingMethod.MoELoRA, tmoe, ts.Experts),
+                new($"mor N={ts.Experts} r={ts.Rank}", TrainingMethod.MoR, ts.Rank, ts.Experts),
+            ];
+            report.AddTeacher(variant, teacher.ChangedFraction, teacher.BaselineLoss(), specs);
+            for (ulong seed = 0; seed < (ulong)ts.Seeds; seed++)
+            {
+                foreach (MethodSpec spec in specs)
+                {
+                    report.Add(Timed(Log, () => teacher.Run($"teacher-{variant}", spec, seed)));
+                }
+            }
+
+            report.Save(output);
+        }
+
+        // 3. Ablations (1 seed; the main run's seed-0 MoR is the shared point).
+        foreach (int experts in scale.ExpertAblation.Where(e => e != n))
+        {
+            report.Add(Timed(Log, () => suite.Run("ablation-N", new MethodSpec($"mor N={experts} r={r}", TrainingMethod.MoR, r, experts), 0, collectGates: false)));
+        }
+
+        foreach (int rank in scale.RankAblation.Where(x => x != r))
+        {
+            report.Add(Timed(Log, () => suite.Run("ablation-r", new MethodSpec($"mor N={n} r={rank}", TrainingMethod.MoR, rank, n), 0, collectGates: false)));
+        }
+
+        report.Save(output);
+        if (scale.RouterAblation)
+        {
+            for (ulong seed = 0; seed < (ulong)scale.Seeds; seed++)
+            {
+                report.Add(Timed(Log, () => suite.Run("ablation-router", morSpec with { Label = $"mor N={n} r={r} mean pooling", Router = RouterMode.MeanPooling }, seed, collectGates: false)));
+            }
+        }
+
+        report.TotalSeconds = clock.Elapsed.TotalSeconds;
+        string path = report.Save(output);
+        console.Out.WriteLine($"wrote {path} ({clock.Elapsed.TotalMinutes:F1} min)");
+        return ExitCodes.Ok;
+    }
+
+    private static RunResult Timed(Action<string> log, Func<RunResult> run)
+    {
+        RunResult r = run();
+        string acc = double.IsNaN(r.MeanAccuracy) ? string.Empty : $" exact match {r.MeanAccuracy:P1},";
+        log($"{r.Group} {r.Spec.Label} seed {r.Seed}:{acc} test loss {r.TestLoss:F4}, {r.TrainableParameters:N0} params, {r.TokensPerSecond:F0} tok/s, {r.Seconds:F1} s");
+        return r;
+    }
+}

@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Globalization;
+using MoR.Adapters;
+using MoR.Data;
+using MoR.IO;
+using MoR.Model;
+using MoR.Tasks;
+using MoR.Tokenization;
+using MoR.Training;
+
+namespace MoR.Experiments;
+
+/// <summary>
+/// The synthetic multi-task comparison: one base model pretrained (full fine-tuning) on six tasks of the
+/// suite, then every method fine-tuned on the mixture of the three held-out tasks from that same base,
+/// with the same data order for a given seed, and scored on the test split (exact match by greedy
+/// decoding, mean token loss).
+/// </summary>
+public sealed class SuiteRunner
+{
+    /// <summary>The fine-tuning mixture: tasks the base never saw.</summary>
+    public static readonly string[] FinetuneTasks = ["upper", "caesar", "chain"];
+
+    /// <summary>Where adapters go: the paper's placement, the FFN projections.</summary>
+    public static readonly string[] TargetModules = ["gate_proj", "up_proj", "down_proj"];
+
+    private readonly Device _device;
+    private readonly ExperimentScale _scale;
+    private readonly Action<string> _log;
+    private readonly ByteTokenizer _tokenizer = ByteTokenizer.Instance;
+    private readonly List<PackedSequence> _train;
+    private readonly List<PackedSequence> _validation;
+    private readonly Dictionary<string, List<TaskSample>> _test;
+    private readonly Dictionary<string, List<PackedSequence>> _testRows;
+
+    /// <summary>Prepares the data (deterministic) for <paramref name="scale"/>.</summary>
+    public SuiteRunner(Device device, ExperimentScale scale, string baseDirectory, Action<string> log)
+    {
+        _device = device ?? throw new ArgumentNullException(nameof(device));
+        _scale = scale ?? throw new ArgumentNullException(nameof(scale));
+        _log = log ?? throw new ArgumentNullException(nameof(log));
+        BaseDirectory = baseDirectory;
+        ISyntheticTask[] tasks = [.. FinetuneTasks.Select(TaskSuite.Get)];
+        _train = Rows(TaskSuite.Mixture(tasks, TaskSplit.Train, scale.ExamplesPerTask, seed: 99));
+        _validation = Rows(TaskSuite.Mixture(tasks, TaskSplit.Validation, scale.ValidationPerTask, seed: 99));
+        _test = tasks.ToDictionary(t => t.Name, t => TaskSuite.Generate(t, TaskSplit.Test, scale.TestPerTask, seed: 1234));
+        _testRows = _test.ToDictionary(kv => kv.Key, kv => Rows(kv.Value));
+    }
+
+    /// <summary>The base model folder (pretrained by <see cref="EnsureBase"/> when missing).</summary>
+    public string BaseDirectory { get; }
+
+    /// <summary>The base model's architecture.</summary>
+    public LlamaConfig BaseConfig() => new()
+    {
+        HiddenSize = _scale.Hidden,
+        IntermediateSize = _scale.Ffn,
+        NumHiddenLayers = _scale.Layers,
+        NumAttentionHeads = _scale.Heads,
+        NumKeyValueHeads = _scale.Heads,
+        VocabSize = _tokenizer.VocabSize,
+        MaxPositionEmbeddings = 256,
+        RmsNormEps = 1e-5,
+        BosTokenId = ByteTokenizer.Bos,
+        EosTokenIds = [ByteTokenizer.Eos],
+        PadTokenId = ByteTokenizer.Pad,
+    };
+
+    /// <summary>(in, out) of every adapted projection, in model order.</summary>
+    public IReadOnlyList<(int In, int Out)> TargetShapes() =>
+        [.. Enumerable.Range(0, _scale.Layers).SelectMany(_ => new[] { (_scale.Hidden, _scale.Ffn), (_scale.Hidden, _scale.Ffn), (_scale.Ffn, _scale.Hidden) })];
+
+    /// <summary>Training rows per step × tokens per row.</summary>
+    public long InputTokensPerStep => (long)_scale.MicroBatch * _scale.SeqLen;
+
+    /// <summary>Training rows of the mixture.</summary>
+    public int TrainRowCount => _train.Count;
+
+    /// <summary>Pretrains the base model on the six other tasks unless <see cref="BaseDirectory"/> holds one.</summary>
+    /// <returns>Seconds spent (0 when cached).</returns>
+    public double EnsureBase()
+    {
+        if (File.Exists(Path.Combine(BaseDirectory, "model.safetensors")))
+        {
+            _log($"using the cached base model {BaseDirectory}");
+            return 0;
+        }
+
+        var clock = Stopwatch.StartNew();
+        ISyntheticTask[] tasks = [.. TaskSuite.All.Where(t => !FinetuneTasks.Contains(t.Name))];
+        _log($"pretraining the base model ({_scale.PretrainSteps} steps on {string.Join(", ", tasks.Select(t => t.Name))}) ...");
+        List<PackedSequence> rows = Rows(TaskSuite.Mixture(tasks, TaskSplit.Train, _scale.ExamplesPerTask, seed: 42));
+        var options = new TrainingOptions
+        {
+            Method = TrainingMethod.Full,
+            LearningRate = 3e-3f,
+            WarmupSteps = Math.Min(30, _scale.PretrainSteps / 10),
+            MaxSteps = _scale.PretrainSteps,
+            MicroBatchSize = _scale.MicroBatch,
+            SequenceLength = _scale.SeqLen,
+            WeightDecay = 0.01f,
+            Seed = 42,
+        };
+        using LlamaModel model = LlamaModel.CreateRandom(BaseConfig(), _device, seed: 42, trainable: true);
+        using (var trainer = new Trainer(new LlamaTrainingModel(model), options, rows))
+        {
+            TrainingResult result = trainer.Run();
+            _log($"pretrained {result.Step} steps in {result.Elapsed.TotalSeconds:F0} s, final loss {result.LastLoss:F3}");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(BaseDirectory))!);
+        string temp = BaseDirectory + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        if (Directory.Exists(temp))
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+
+        model.Save(temp, DType.F32);
+        ByteTokenizer.Save(temp);
+        if (Directory.Exists(BaseDirectory))
+        {
+            Directory.Delete(BaseDirectory, recursive: true);
+        }
+
+        Directory.Move(temp, BaseDirectory);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Exact match per task of the base model itself (no fine-tuning).</summary>
+    public (Dictionary<string, double> Accuracy, Dictionary<string, double> Loss) ScoreBase()
+    {
+        using LlamaModel model = LlamaModel.Load(BaseDirectory, _device);
+        var tm = new LlamaTrainingModel(model);
+        return (_test.ToDictionary(kv => kv.Key, kv => GreedyAnswerer.Accuracy(model, _tokenizer, kv.Value)),
+                _testRows.ToDictionary(kv => kv.Key, kv => EvaluationLoss.Of(tm, kv.Value, _scale.MicroBatch).Mean));
+    }
+
+    /// <summary>Trains <paramref name="spec"/> from the base with <paramref name="seed"/> and scores it.</summary>
+    public RunResult Run(string group, MethodSpec spec, ulong seed, bool collectGates)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var clock = Stopwatch.StartNew();
+        bool full = spec.Method == TrainingMethod.Full;
+        _device.ReleaseCachedMemory();
+        _device.ResetPeakBytes();
+        using LlamaModel model = LlamaModel.Load(BaseDirectory, _device, new ModelLoadOptions { Trainable = full });
+        float alpha = 2f * spec.Rank;
+        if (!full)
+        {
+            AdapterInjector.Attach(model, new AdapterSpec
+            {
+                Kind = spec.Method.AdapterKindOf()!.Value,
+                Rank = spec.Rank,
+                Alpha = alpha,
+                Experts = spec.Experts,
+                TargetModules = TargetModules,
+                RouterInit = spec.Router == RouterMode.MeanPooling ? RouterInit.Zeros : RouterInit.Normal,
+                Seed = 1000 * seed,
+            });
+        }
+
+        ITrainingModel tm = new LlamaTrainingModel(model);
+        if (spec.Router == RouterMode.MeanPooling)
+        {
+            tm = new FrozenRouterModel(tm);
+        }
+
+        var options = new TrainingOptions
+        {
+            Method = spec.Method,
+            Rank = spec.Rank,
+            Experts = spec.Experts,
+            Alpha = alpha,
+            TargetModules = TargetModules,
+            LearningRate = full ? _scale.FullLearningRate : _scale.AdapterLearningRate,
+            WarmupSteps = Math.Min(20, _scale.FinetuneSteps / 10),
+            MaxSteps = _scale.FinetuneSteps,
+            MicroBatchSize = _scale.MicroBatch,
+            SequenceLength = _scale.SeqLen,
+            EvalEvery = Math.Max(1, _scale.FinetuneSteps / 5),
+            Seed = seed,
+        };
+        TrainingMeasurement m = TrainingMeasurement.Train(tm, options, _train, _validation, InputTokensPerStep);
+        long peak = _device.AllocatorStats.PeakBytes;
+        var loss = _testRows.ToDictionary(kv => kv.Key, kv => EvaluationLoss.Of(tm, kv.Value, _scale.MicroBatch));
+        var accuracy = _test.ToDictionary(kv => kv.Key, kv => GreedyAnswerer.Accuracy(model, _tokenizer, kv.Value));
+        double[][]? gates = collectGates && spec.Method == TrainingMethod.MoR ? MeanGates(model) : null;
+        TrainingLoss total = loss.Values.Aggregate(default(TrainingLoss), (a, b) => a + b);
+        return new RunResult
+        {
+            Group = group,
+            Spec = spec,
+            Seed = seed,
+            TrainableParameters = m.TrainableParameters,
+            TaskAccuracy = accuracy,
+            TaskLoss = loss.ToDictionary(kv => kv.Key, kv => kv.Value.Mean),
+            TestLoss = total.Mean,
+            TokensPerSecond = m.TokensPerSecond,
+            PeakBytes = peak,
+            TrainCurve = m.TrainCurve,
+            EvalCurve = m.EvalCurve,
+            MeanGates = gates,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    // Mean gate per (task, expert): over the tokens of prompt + answer of a few test problems, then over MoR layers.
+    private double[][] MeanGates(LlamaModel model)
+    {
+        var result = new double[FinetuneTasks.Length][];
+        for (int ti = 0; ti < FinetuneTasks.Length; ti++)
+        {
+            double[] sum = new double[_scale.Experts];
+            int count = 0;
+            foreach (TaskSample sample in _test[FinetuneTasks[ti]].Take(_scale.GatePromptsPerTask))
+            {
+                int[] ids = _tokenizer.Encode(sample.Prompt + sample.Answer, addBos: true);
+                model.ComputeLogits(1, ids.Length, ids);
+                foreach (MoRAdapter a in model.Linears.Values.Select(l => l.Adapter).OfType<MoRAdapter>())
+                {
+                    float[] g = a.LastGates();
+                    int n = a.Options.Experts;
+                    sum = sum.Length == n ? sum : new double[n];
+                    for (int t = 0; t < ids.Length; t++)
+                    {
+                        for (int i = 0; i < n; i++)
+                        {
+                            sum[i] += g[(t * n) + i] / ids.Length;
+                        }
+                    }
+
+                    count++;
+                }
+            }
+
+            result[ti] = [.. sum.Select(s => count == 0 ? double.NaN : s / count)];
+        }
+
+        return result;
+    }
+
+    private List<PackedSequence> Rows(List<TaskSample> samples)
+    {
+        var encoder = new ExampleEncoder(_tokenizer, chat: null, maskPrompt: true);
+        return SequencePacker.Pack(samples.Select(s => encoder.EncodePromptCompletion(s.Prompt, s.Answer)), _scale.SeqLen, ByteTokenizer.Pad, pack: true, out _);
+    }
+}
