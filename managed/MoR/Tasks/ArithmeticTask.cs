@@ -6,6 +6,15 @@ namespace MoR.Tasks;
 /// <summary>Addition or subtraction of two integers in [0, 50); subtraction never goes negative.</summary>
 public sealed class ArithmeticTask : ISyntheticTask
 {
+    private readonly int _limit;
+
+    /// <summary>The default task (operands in [0, 50)), or one with operands in [0, <paramref name="limit"/>).</summary>
+    public ArithmeticTask(int limit = 50)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 2);
+        _limit = limit;
+    }
+
     /// <inheritdoc/>
     public string Name => "arith";
 
@@ -15,7 +24,7 @@ public sealed class ArithmeticTask : ISyntheticTask
     /// <inheritdoc/>
     public (string Input, string Answer) Generate(SeededRandom rng)
     {
-        int a = rng.NextInt(50), b = rng.NextInt(50);
+        int a = rng.NextInt(_limit), b = rng.NextInt(_limit);
         if (rng.NextInt(2) == 0)
         {
             return (string.Create(CultureInfo.InvariantCulture, $"{a}+{b}"), (a + b).ToString(CultureInfo.InvariantCulture));

@@ -6,6 +6,17 @@ namespace MoR.Tasks;
 /// <summary>Given 3–4 pairs <c>k=v</c> (distinct letter keys, digit values), answer the value of one key.</summary>
 public sealed class KeyValueLookupTask : ISyntheticTask
 {
+    private readonly int _minPairs, _maxPairs;
+
+    /// <summary>The default task (3–4 pairs), or one with <paramref name="minPairs"/>–<paramref name="maxPairs"/> pairs.</summary>
+    public KeyValueLookupTask(int minPairs = 3, int maxPairs = 4)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minPairs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPairs, minPairs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxPairs, 26);
+        (_minPairs, _maxPairs) = (minPairs, maxPairs);
+    }
+
     /// <inheritdoc/>
     public string Name => "lookup";
 
@@ -15,7 +26,7 @@ public sealed class KeyValueLookupTask : ISyntheticTask
     /// <inheritdoc/>
     public (string Input, string Answer) Generate(SeededRandom rng)
     {
-        int count = 3 + rng.NextInt(2);
+        int count = _minPairs + rng.NextInt(_maxPairs - _minPairs + 1);
         var keys = new List<char>();
         while (keys.Count < count)
         {

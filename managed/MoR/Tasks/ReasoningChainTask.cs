@@ -10,6 +10,16 @@ namespace MoR.Tasks;
 /// </summary>
 public sealed class ReasoningChainTask : ISyntheticTask
 {
+    private readonly int _minSteps, _maxSteps;
+
+    /// <summary>The default task (two or three assignments), or chains of <paramref name="minSteps"/>–<paramref name="maxSteps"/> assignments.</summary>
+    public ReasoningChainTask(int minSteps = 2, int maxSteps = 3)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, minSteps);
+        (_minSteps, _maxSteps) = (minSteps, maxSteps);
+    }
+
     /// <inheritdoc/>
     public string Name => "chain";
 
@@ -19,7 +29,7 @@ public sealed class ReasoningChainTask : ISyntheticTask
     /// <inheritdoc/>
     public (string Input, string Answer) Generate(SeededRandom rng)
     {
-        int steps = 2 + rng.NextInt(2);
+        int steps = _minSteps + rng.NextInt(_maxSteps - _minSteps + 1);
         int value = rng.NextInt(10);
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"a={value}");

@@ -118,4 +118,29 @@ public sealed class TaskSuiteTests
                 throw new InvalidOperationException("no question");
         }
     }
+
+    [Fact]
+    public void Difficulty_options_bound_the_problems_and_keep_the_answers_right()
+    {
+        var rng = new SeededRandom(3);
+        for (int i = 0; i < 200; i++)
+        {
+            (string copyIn, string copyOut) = new CopyTask(2, 4).Generate(rng);
+            Assert.InRange(copyIn.Length, 2, 4);
+            Assert.Equal(copyIn, copyOut);
+            (string upperIn, string upperOut) = new UppercaseTask(2, 4).Generate(rng);
+            Assert.InRange(upperIn.Length, 2, 4);
+            Assert.Equal(upperIn.ToUpperInvariant(), upperOut);
+            Assert.InRange(new CaesarShiftTask(2, 4).Generate(rng).Input.Length, 2, 4);
+            Assert.InRange(new ReverseTask(2, 4).Generate(rng).Input.Length, 2, 4);
+            Assert.InRange(new SortDigitsTask(2, 4).Generate(rng).Input.Length, 2, 4);
+            Assert.InRange(new CountCharacterTask(3, 5).Generate(rng).Input.Length, 8, 10);
+            Assert.InRange(int.Parse(new ArithmeticTask(10).Generate(rng).Answer, System.Globalization.CultureInfo.InvariantCulture), 0, 18);
+            Assert.Equal(1, new ReasoningChainTask(2, 2).Generate(rng).Input.Count(c => c == '+'));
+            Assert.Equal(2, new KeyValueLookupTask(2, 2).Generate(rng).Input.Count(c => c == '='));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CopyTask(5, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ArithmeticTask(1));
+    }
 }
