@@ -106,8 +106,8 @@ public sealed class CliTests
             Assert.True(new FileInfo(Path.Combine(dir.File("qs"), "loss.png")).Length > 1000);
             Assert.Contains("loss plot: ", output, StringComparison.Ordinal);
 
-            // One line per task of the suite with its kind and both accuracies (before, after).
-            foreach (string task in (string[])["upper", "caesar", "chain", "arith", "copy", "reverse", "sort", "lookup", "count"])
+            // One line per task of the quickstart with its kind and both accuracies (before, after).
+            foreach (string task in (string[])["caesar", "chain", "copy", "arith"])
             {
                 string kind = Quickstart.HeldOutTasks.Contains(task) ? "held-out" : "pretrain";
                 Assert.Matches($@"(?m)^  {task} +{kind} +\d+ % +\d+ %$", output);
