@@ -77,4 +77,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial int mor_scale(
         ContextHandle context, StreamHandle stream, long n, float alpha, BufferHandle x, long xOffset);
+
+    /// <summary>Counter-based inverted dropout (mor.h): out = x·keep/(1−p); x may be out.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial int mor_dropout(
+        ContextHandle context, StreamHandle stream, long n, float p, ulong seed, ulong offset,
+        BufferHandle x, BufferHandle output);
 }

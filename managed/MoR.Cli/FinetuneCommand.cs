@@ -21,7 +21,7 @@ internal static class FinetuneCommand
         var rank = new Option<int>("--rank", "-r") { Description = "Adapter rank r", DefaultValueFactory = _ => d.Rank };
         var experts = new Option<int>("--experts") { Description = "Experts N (mor, moe-lora)", DefaultValueFactory = _ => d.Experts };
         var alpha = new Option<float>("--alpha") { Description = "alpha; adapters scale by alpha / r", DefaultValueFactory = _ => d.Alpha };
-        var dropout = new Option<float>("--dropout") { Description = "Adapter dropout: recorded in the config, NOT applied (no dropout kernel)", DefaultValueFactory = _ => 0f };
+        var dropout = new Option<float>("--dropout") { Description = "Adapter dropout p (PEFT lora_dropout): drops the adapter path's input while training, in [0, 1)", DefaultValueFactory = _ => 0f };
         var targets = new Option<string>("--target-modules") { Description = "Comma-separated module names, paths or regexes", DefaultValueFactory = _ => string.Join(',', TrainingOptions.DefaultTargetModules) };
         var routerInit = new Option<string>("--router-init") { Description = "normal | zeros", DefaultValueFactory = _ => "normal" };
         routerInit.AcceptOnlyFromAmong("normal", "zeros");

@@ -92,6 +92,7 @@ internal static class FinetuneJob
                 TargetModules = [.. o.TargetModules],
                 RouterInit = o.RouterInit,
                 Seed = o.Seed,
+                Dropout = o.Dropout,
             });
             progress.Info($"adapters: {o.Method.ToName()} r={o.Rank}{(o.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? $" experts={o.Experts}" : string.Empty)} alpha={o.Alpha} on {adapted.Count} modules");
         }
@@ -248,7 +249,7 @@ internal static class FinetuneJob
             ["recompute"] = s.Recompute,
             ["bf16_base"] = s.Bf16Base,
             ["ranks"] = ranks,
-            ["dropout_applied"] = false,
+            ["dropout_applied"] = s.Training.Dropout > 0,
             ["training"] = training,
         };
         return root.ToJsonString(TrainingJson.Options) + "\n";

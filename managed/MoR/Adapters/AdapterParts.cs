@@ -1,3 +1,4 @@
+using MoR.Interop;
 using MoR.Modules;
 using MoR.Numerics;
 
@@ -108,5 +109,96 @@ internal sealed class ActivationBuffer(long columns) : IDisposable
     {
         _tensor?.Dispose();
         _tensor = null;
+    }
+}
+
+/// <summary>
+/// PEFT's lora_dropout on an adapter's input: the adapter path sees x_d = dropout(x), kept for its backward,
+/// and its input gradient is masked the same way (mor_dropout is counter-based: the same seed gives the same
+/// mask) before being added into dx. The frozen base path never sees the mask.
+/// </summary>
+internal sealed class AdapterDropout(long columns) : IDisposable
+{
+    private readonly ActivationBuffer _xd = new(columns);
+    private ulong? _seed;
+    private float _p;
+
+    /// <summary>True when the last forward dropped (its backward must use <see cref="Input"/> and mask dx).</summary>
+    public bool Active => _seed is not null;
+
+    /// <summary>A 64-bit key mixed from parts (SplitMix64 steps), for per-step, per-layer dropout seeds.</summary>
+    public static ulong Key(params ulong[] parts)
+    {
+        ulong h = 0x6A09E667F3BCC909UL;
+        foreach (ulong part in parts)
+        {
+            h = Mix(h ^ Mix(part + 0x9E3779B97F4A7C15UL));
+        }
+
+        return h;
+    }
+
+    /// <summary>A stable 64-bit hash of a module path (FNV-1a), independent of process and runtime.</summary>
+    public static ulong Hash(string text)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (char c in text)
+        {
+            h = (h ^ c) * 0x100000001B3UL;
+        }
+
+        return h;
+    }
+
+    /// <summary>A zeroed F32 tensor shaped like <paramref name="x"/>, for an input-gradient scratch.</summary>
+    public static Tensor ZeroedLike(Tensor x)
+    {
+        return Tensor.Zeros(x.Device, DType.F32, x.Shape);
+    }
+
+    /// <summary>y += alpha·x over all elements.</summary>
+    public static void Axpy(float alpha, Tensor x, Tensor y) =>
+        NativeCall.Check(
+            NativeMethods.mor_axpy(x.Device.Context, StreamHandle.Default, x.Numel, alpha, x.Handle, 0, y.Handle, 0),
+            "mor_axpy");
+
+    /// <summary>x itself, or x_d = dropout(x) when the adapter has a dropout probability and a training key.</summary>
+    public Tensor Apply(ILinearAdapter adapter, Tensor x)
+    {
+        float p = adapter.Options.Dropout;
+        if (p <= 0f || adapter.DropoutSeed is not ulong seed)
+        {
+            _seed = null;
+            return x;
+        }
+
+        Tensor xd = _xd.For(x.Device, x.Shape[0]);
+        Dropout(p, seed, x, xd);
+        (_seed, _p) = (seed, p);
+        return xd;
+    }
+
+    /// <summary>The input the last forward's adapter path saw.</summary>
+    public Tensor Input(Tensor x) => Active ? _xd.Saved("dropped input") : x;
+
+    /// <summary>dx += mask(g): the dropout's backward, the forward's mask (g is masked in place).</summary>
+    public void AddMasked(Tensor g, Tensor dx)
+    {
+        Dropout(_p, _seed ?? throw new InvalidOperationException("Dropout backward without a dropped forward."), g, g);
+        Axpy(1f, g, dx);
+    }
+
+    public void Dispose() => _xd.Dispose();
+
+    private static void Dropout(float p, ulong seed, Tensor x, Tensor output) =>
+        NativeCall.Check(
+            NativeMethods.mor_dropout(x.Device.Context, StreamHandle.Default, x.Numel, p, seed, 0, x.Handle, output.Handle),
+            "mor_dropout");
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 }

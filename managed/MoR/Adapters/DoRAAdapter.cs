@@ -16,6 +16,7 @@ public sealed class DoRAAdapter : ILinearAdapter
     private readonly Tensor _norm;
     private readonly ActivationBuffer _h;
     private readonly ActivationBuffer _u;
+    private readonly AdapterDropout _dropout;
 
     /// <summary>A fresh adapter for <paramref name="baseLayer"/> (its weight sets the initial magnitude).</summary>
     public DoRAAdapter(Linear baseLayer, AdapterOptions options)
@@ -47,6 +48,7 @@ public sealed class DoRAAdapter : ILinearAdapter
         _norm = Tensor.Empty(device, DType.F32, OutFeatures);
         _h = new ActivationBuffer(r);
         _u = new ActivationBuffer(OutFeatures);
+        _dropout = new AdapterDropout(InFeatures);
     }
 
     /// <inheritdoc/>
@@ -74,6 +76,9 @@ public sealed class DoRAAdapter : ILinearAdapter
     public IReadOnlyList<Parameter> Parameters => [A, B, Magnitude];
 
     /// <inheritdoc/>
+    public ulong? DropoutSeed { get; set; }
+
+    /// <inheritdoc/>
     public bool ReplacesBaseBackward => true;
 
     /// <inheritdoc/>
@@ -83,6 +88,7 @@ public sealed class DoRAAdapter : ILinearAdapter
         long t = x.Shape[0];
         Tensor h = _h.For(x.Device, t), u = _u.For(x.Device, t);
         AdapterParts.CopyOnDevice(y, u);  // u starts as W·x; the op makes it W·x + s·B·A·x and writes y = (m/n)·u
+        x = _dropout.Apply(this, x);  // PEFT: only the LoRA term sees dropout(x); W·x is already in u
         NativeCall.Check(
             NativeMethods.mor_dora_forward(x.Device.Context, StreamHandle.Default, t, InFeatures, OutFeatures, Options.Rank,
                 Options.Scale, x.Handle, baseLayer.Weight.Handle, _wNorm2.Handle, A.Value.Handle, B.Value.Handle,
@@ -94,12 +100,34 @@ public sealed class DoRAAdapter : ILinearAdapter
     public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
-        NativeCall.Check(
-            NativeMethods.mor_dora_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures, OutFeatures,
-                Options.Rank, Options.Scale, x.Handle, baseLayer.Weight.Handle, A.Value.Handle, B.Value.Handle,
-                Magnitude.Value.Handle, _h.Saved("h").Handle, _norm.Handle, _u.Saved("u").Handle, dy.Handle,
-                Magnitude.Grad.Handle, A.Grad.Handle, B.Grad.Handle, dx?.Handle ?? BufferHandle.Null),
-            "mor_dora_backward");
+        Tensor input = _dropout.Input(x);
+        if (!_dropout.Active || dx is null)
+        {
+            Run(Options.Scale, Magnitude.Grad, A.Grad, B.Grad, dx);
+            return;
+        }
+
+        // dx = P + mask(L): the frozen path P = (c⊙dy)·W is unmasked, only the LoRA path L is masked. The op
+        // gives P + L; a second call with scale 0 (its parameter gradients go to scratch) gives P alone.
+        using Tensor both = AdapterDropout.ZeroedLike(x), basePath = AdapterDropout.ZeroedLike(x);
+        Run(Options.Scale, Magnitude.Grad, A.Grad, B.Grad, both);
+        using (Tensor dm = Tensor.Empty(x.Device, DType.F32, OutFeatures), da = Tensor.Empty(x.Device, DType.F32, A.Grad.Shape),
+            db = Tensor.Empty(x.Device, DType.F32, B.Grad.Shape))
+        {
+            Run(0f, dm, da, db, basePath);
+        }
+
+        AdapterDropout.Axpy(-1f, basePath, both);  // both = L
+        AdapterDropout.Axpy(1f, basePath, dx);
+        _dropout.AddMasked(both, dx);
+
+        void Run(float scale, Tensor dm, Tensor da, Tensor db, Tensor? gradIn) =>
+            NativeCall.Check(
+                NativeMethods.mor_dora_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures,
+                    OutFeatures, Options.Rank, scale, input.Handle, baseLayer.Weight.Handle, A.Value.Handle,
+                    B.Value.Handle, Magnitude.Value.Handle, _h.Saved("h").Handle, _norm.Handle, _u.Saved("u").Handle,
+                    dy.Handle, dm.Handle, da.Handle, db.Handle, gradIn?.Handle ?? BufferHandle.Null),
+                "mor_dora_backward");
     }
 
     /// <inheritdoc/>
@@ -124,5 +152,5 @@ public sealed class DoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([A, B, Magnitude, _wNorm2, _norm, _h, _u]);
+    public void Dispose() => AdapterParts.Dispose([A, B, Magnitude, _wNorm2, _norm, _h, _u, _dropout]);
 }

@@ -29,6 +29,15 @@ public interface ILinearAdapter : IDisposable
     IReadOnlyList<Parameter> Parameters { get; }
 
     /// <summary>
+    /// The dropout key of the current training pass, or null (evaluation, generation): with a key and
+    /// <see cref="AdapterOptions.Dropout"/> &gt; 0, <see cref="Forward"/> drops elements of its own copy of x
+    /// (mor_dropout with this seed) and <see cref="Backward"/> masks the adapter's input gradient the same way.
+    /// Set by the model (<c>LlamaModel.DropoutSeed</c>) before each pass; the same key gives the same mask, so a
+    /// recomputed forward and a resumed run reproduce it.
+    /// </summary>
+    ulong? DropoutSeed { get; set; }
+
+    /// <summary>
     /// True when the adapter's backward also produces the frozen base's input gradient (DoRA rescales the
     /// whole output, so the base path is not the plain dy·W).
     /// </summary>

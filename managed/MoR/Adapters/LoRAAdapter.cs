@@ -8,6 +8,7 @@ namespace MoR.Adapters;
 public sealed class LoRAAdapter : ILinearAdapter
 {
     private readonly ActivationBuffer _h;
+    private readonly AdapterDropout _dropout;
 
     /// <summary>A fresh adapter for a layer of <paramref name="inFeatures"/> → <paramref name="outFeatures"/>.</summary>
     public LoRAAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
@@ -23,6 +24,7 @@ public sealed class LoRAAdapter : ILinearAdapter
         A = AdapterParts.NewParameter(device, "lora_A", a, weightDecay: true, r, inFeatures);
         B = AdapterParts.NewParameter(device, "lora_B", new float[(long)outFeatures * r], weightDecay: true, outFeatures, r);
         _h = new ActivationBuffer(r);
+        _dropout = new AdapterDropout(inFeatures);
     }
 
     /// <inheritdoc/>
@@ -47,6 +49,9 @@ public sealed class LoRAAdapter : ILinearAdapter
     public IReadOnlyList<Parameter> Parameters => [A, B];
 
     /// <inheritdoc/>
+    public ulong? DropoutSeed { get; set; }
+
+    /// <inheritdoc/>
     public bool ReplacesBaseBackward => false;
 
     /// <inheritdoc/>
@@ -55,6 +60,7 @@ public sealed class LoRAAdapter : ILinearAdapter
         AdapterParts.CheckInput(this, baseLayer, x, y);
         long t = x.Shape[0];
         Tensor h = _h.For(x.Device, t);
+        x = _dropout.Apply(this, x);
         NativeCall.Check(
             NativeMethods.mor_lora_forward(x.Device.Context, StreamHandle.Default, t, InFeatures, OutFeatures, Options.Rank,
                 Options.Scale, x.Handle, A.Value.Handle, B.Value.Handle, h.Handle, y.Handle),
@@ -65,11 +71,22 @@ public sealed class LoRAAdapter : ILinearAdapter
     public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
-        NativeCall.Check(
-            NativeMethods.mor_lora_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures, OutFeatures,
-                Options.Rank, Options.Scale, x.Handle, A.Value.Handle, B.Value.Handle, _h.Saved("h").Handle, dy.Handle,
-                A.Grad.Handle, B.Grad.Handle, dx?.Handle ?? BufferHandle.Null),
-            "mor_lora_backward");
+        if (!_dropout.Active || dx is null)
+        {
+            Run(_dropout.Input(x), dx);
+            return;
+        }
+
+        using Tensor dxd = AdapterDropout.ZeroedLike(x);
+        Run(_dropout.Input(x), dxd);
+        _dropout.AddMasked(dxd, dx);
+
+        void Run(Tensor input, Tensor? gradIn) =>
+            NativeCall.Check(
+                NativeMethods.mor_lora_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
+                    OutFeatures, Options.Rank, Options.Scale, input.Handle, A.Value.Handle, B.Value.Handle,
+                    _h.Saved("h").Handle, dy.Handle, A.Grad.Handle, B.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
+                "mor_lora_backward");
     }
 
     /// <inheritdoc/>
@@ -92,5 +109,5 @@ public sealed class LoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([A, B, _h]);
+    public void Dispose() => AdapterParts.Dispose([A, B, _h, _dropout]);
 }

@@ -17,6 +17,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
 {
     private readonly ActivationBuffer _hz;
     private readonly ActivationBuffer _g;
+    private readonly AdapterDropout _dropout;
 
     /// <summary>A fresh adapter: each A_i Kaiming-uniform, each B_i zero, router per <see cref="AdapterOptions.RouterInit"/>.</summary>
     public MoELoRAAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
@@ -39,6 +40,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
         BCat = AdapterParts.NewParameter(device, "moe_lora_B", new float[(long)outFeatures * n * r], weightDecay: true, outFeatures, (long)n * r);
         _hz = new ActivationBuffer((n * r) + n);
         _g = new ActivationBuffer(n);
+        _dropout = new AdapterDropout(inFeatures);
     }
 
     /// <inheritdoc/>
@@ -63,6 +65,9 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     public IReadOnlyList<Parameter> Parameters => [AG, BCat];
 
     /// <inheritdoc/>
+    public ulong? DropoutSeed { get; set; }
+
+    /// <inheritdoc/>
     public bool ReplacesBaseBackward => false;
 
     /// <summary>The router's softmax gates of the last forward, [T, N], copied to the host.</summary>
@@ -74,6 +79,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
         AdapterParts.CheckInput(this, baseLayer, x, y);
         long t = x.Shape[0];
         Tensor hz = _hz.For(x.Device, t), g = _g.For(x.Device, t);
+        x = _dropout.Apply(this, x);
         NativeCall.Check(
             NativeMethods.mor_moe_lora_forward(x.Device.Context, StreamHandle.Default, t, InFeatures, OutFeatures,
                 Options.Rank, Options.Experts, Options.Scale, x.Handle, AG.Value.Handle, BCat.Value.Handle, hz.Handle,
@@ -85,12 +91,23 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
-        NativeCall.Check(
-            NativeMethods.mor_moe_lora_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures,
-                OutFeatures, Options.Rank, Options.Experts, Options.Scale, x.Handle, AG.Value.Handle, BCat.Value.Handle,
-                _hz.Saved("[h|z]").Handle, _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle, BCat.Grad.Handle,
-                dx?.Handle ?? BufferHandle.Null),
-            "mor_moe_lora_backward");
+        if (!_dropout.Active || dx is null)
+        {
+            Run(_dropout.Input(x), dx);
+            return;
+        }
+
+        using Tensor dxd = AdapterDropout.ZeroedLike(x);
+        Run(_dropout.Input(x), dxd);
+        _dropout.AddMasked(dxd, dx);
+
+        void Run(Tensor input, Tensor? gradIn) =>
+            NativeCall.Check(
+                NativeMethods.mor_moe_lora_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
+                    OutFeatures, Options.Rank, Options.Experts, Options.Scale, input.Handle, AG.Value.Handle,
+                    BCat.Value.Handle, _hz.Saved("[h|z]").Handle, _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle,
+                    BCat.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
+                "mor_moe_lora_backward");
     }
 
     /// <inheritdoc/>
@@ -142,5 +159,5 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([AG, BCat, _hz, _g]);
+    public void Dispose() => AdapterParts.Dispose([AG, BCat, _hz, _g, _dropout]);
 }

@@ -21,6 +21,7 @@ public sealed class MoRAdapter : ILinearAdapter
     private readonly ActivationBuffer _hz;
     private readonly ActivationBuffer _g;
     private readonly Tensor _q;
+    private readonly AdapterDropout _dropout;
     private bool _qStale = true;
 
     /// <summary>A fresh adapter initialised per MOR.md §5.</summary>
@@ -47,6 +48,7 @@ public sealed class MoRAdapter : ILinearAdapter
         _q = Tensor.Empty(device, DType.F32, outFeatures, (long)n * r);
         _hz = new ActivationBuffer(r + n);
         _g = new ActivationBuffer(n);
+        _dropout = new AdapterDropout(inFeatures);
     }
 
     /// <inheritdoc/>
@@ -77,6 +79,9 @@ public sealed class MoRAdapter : ILinearAdapter
     public IReadOnlyList<Parameter> Parameters => [AG, OmegaA, B, OmegaB];
 
     /// <inheritdoc/>
+    public ulong? DropoutSeed { get; set; }
+
+    /// <inheritdoc/>
     public bool ReplacesBaseBackward => false;
 
     /// <summary>The router's softmax gates of the last forward, [T, N], copied to the host (router analysis).</summary>
@@ -89,6 +94,7 @@ public sealed class MoRAdapter : ILinearAdapter
         long t = x.Shape[0];
         EnsureQ();
         Tensor hz = _hz.For(x.Device, t), g = _g.For(x.Device, t);
+        x = _dropout.Apply(this, x);
         NativeCall.Check(
             NativeMethods.mor_forward(x.Device.Context, StreamHandle.Default, t, InFeatures, OutFeatures, Options.Rank,
                 Options.Experts, Options.Scale, x.Handle, AG.Value.Handle, OmegaA.Value.Handle, _q.Handle, hz.Handle,
@@ -101,13 +107,24 @@ public sealed class MoRAdapter : ILinearAdapter
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         EnsureQ();
-        NativeCall.Check(
-            NativeMethods.mor_backward(x.Device.Context, StreamHandle.Default, x.Shape[0], InFeatures, OutFeatures,
-                Options.Rank, Options.Experts, Options.Scale, x.Handle, AG.Value.Handle, OmegaA.Value.Handle,
-                B.Value.Handle, OmegaB.Value.Handle, _q.Handle, _hz.Saved("[h|z]").Handle, _g.Saved("gates").Handle,
-                dy.Handle, AG.Grad.Handle, OmegaA.Grad.Handle, B.Grad.Handle, OmegaB.Grad.Handle,
-                dx?.Handle ?? BufferHandle.Null),
-            "mor_backward");
+        if (!_dropout.Active || dx is null)
+        {
+            Run(_dropout.Input(x), dx);
+            return;
+        }
+
+        using Tensor dxd = AdapterDropout.ZeroedLike(x);
+        Run(_dropout.Input(x), dxd);
+        _dropout.AddMasked(dxd, dx);
+
+        void Run(Tensor input, Tensor? gradIn) =>
+            NativeCall.Check(
+                NativeMethods.mor_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
+                    OutFeatures, Options.Rank, Options.Experts, Options.Scale, input.Handle, AG.Value.Handle,
+                    OmegaA.Value.Handle, B.Value.Handle, OmegaB.Value.Handle, _q.Handle, _hz.Saved("[h|z]").Handle,
+                    _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle, OmegaA.Grad.Handle, B.Grad.Handle,
+                    OmegaB.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
+                "mor_backward");
     }
 
     /// <inheritdoc/>
@@ -142,7 +159,7 @@ public sealed class MoRAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g]);
+    public void Dispose() => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g, _dropout]);
 
     private void EnsureQ()
     {

@@ -26,6 +26,9 @@ public sealed class FrozenRouterModel(ITrainingModel inner) : ITrainingModel
     public IReadOnlyList<Parameter> TrainableParameters() => inner.TrainableParameters();
 
     /// <inheritdoc/>
+    public void SetDropoutSeed(ulong? seed) => inner.SetDropoutSeed(seed);
+
+    /// <inheritdoc/>
     public TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale)
     {
         TrainingLoss loss = inner.ForwardBackward(batch, gradScale);

@@ -39,7 +39,7 @@ public sealed record AdapterConfigFile
     /// <summary><c>base_model_name_or_path</c>.</summary>
     public string? BaseModelNameOrPath { get; init; }
 
-    /// <summary><c>lora_dropout</c> (recorded; dropout is not applied by this library).</summary>
+    /// <summary><c>lora_dropout</c>: applied in training (<see cref="MoR.Adapters.AdapterOptions.Dropout"/>), not at inference.</summary>
     public double LoraDropout { get; init; }
 
     /// <summary><c>peft_type</c> as written.</summary>

@@ -31,11 +31,14 @@ public sealed record AdapterSpec
     /// <summary>How MoR / MoE-LoRA routers start.</summary>
     public RouterInit RouterInit { get; init; } = RouterInit.Normal;
 
+    /// <summary>PEFT's lora_dropout on each adapter's input, applied in training passes only (see <see cref="AdapterOptions.Dropout"/>).</summary>
+    public float Dropout { get; init; }
+
     /// <summary>Base seed; each adapter gets a distinct seed derived from it and its module (see <see cref="AdapterInjector"/>).</summary>
     public ulong Seed { get; init; }
 
     /// <summary>The per-layer options for the adapter at a given seed.</summary>
     /// <param name="seed">The adapter's own seed.</param>
     /// <returns>Options for the adapter constructors.</returns>
-    public AdapterOptions ToOptions(ulong seed) => new(Kind, Rank, Alpha, Experts, RouterInit, seed);
+    public AdapterOptions ToOptions(ulong seed) => new(Kind, Rank, Alpha, Experts, RouterInit, seed, Dropout);
 }

@@ -46,6 +46,7 @@ public sealed partial class LlamaModel
         int n = tokens.Length;
         long d = _dims.Hidden, v = _dims.Vocab;
         ModelActivations acts = InferenceActivations(1, n);
+        ConfigureDropout(null);
         TransformerOps.Upload(acts.Ids, tokens);
         TransformerOps.Upload(acts.Positions, positions);
         _embedding.Forward(n, acts.Ids, acts.Residual(0));

@@ -1,3 +1,6 @@
+using MoR.Adapters;
+using MoR.Modules;
+
 namespace MoR.Model;
 
 public sealed partial class LlamaModel
@@ -81,6 +84,7 @@ public sealed partial class LlamaModel
     private AttentionPlan Forward(ModelActivations acts, ReadOnlySpan<int> inputIds)
     {
         long t = acts.Tokens;
+        ConfigureDropout(acts.Mode != ActivationMode.Inference ? DropoutSeed : null);
         TransformerOps.Upload(acts.Ids, inputIds);
         _embedding.Forward(t, acts.Ids, acts.Residual(0));
         var plan = new AttentionPlan(acts.Batch, acts.Seq, 0, acts.Positions, _invFreq, null);
@@ -184,6 +188,18 @@ public sealed partial class LlamaModel
         if (_embedding.Parameter is not null)
         {
             _embedding.Backward(t, acts.Ids, dRes);
+        }
+    }
+
+    // Every adapter's key for this pass: null (no dropout) or the pass key mixed with the module path.
+    private void ConfigureDropout(ulong? passSeed)
+    {
+        foreach ((string path, AdaptedLinear linear) in _linears)
+        {
+            if (linear.Adapter is { } adapter)
+            {
+                adapter.DropoutSeed = passSeed is ulong s ? AdapterDropout.Key(s, AdapterDropout.Hash(path)) : null;
+            }
         }
     }
 

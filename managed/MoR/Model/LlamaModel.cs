@@ -102,6 +102,14 @@ public sealed partial class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// The adapter-dropout key of the next training pass (<see cref="ForwardBackward"/> with a backward), or null
+    /// for none. Each adapter gets a key mixed from it and its module path, so the mask depends only on this value:
+    /// the <c>Trainer</c> derives it from (seed, step, micro-batch), which keeps resumed runs bit-exact. Evaluation,
+    /// logits and generation never drop.
+    /// </summary>
+    public ulong? DropoutSeed { get; set; }
+
     /// <summary>Every projection by HF module path (<c>model.layers.{i}.self_attn.q_proj</c>, … <c>mlp.down_proj</c>), in layer order.</summary>
     public IReadOnlyDictionary<string, AdaptedLinear> Linears => _linears;
 

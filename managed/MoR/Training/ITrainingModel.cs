@@ -23,6 +23,15 @@ public interface ITrainingModel
     /// <summary>Forward and backward over <paramref name="batch"/>: ACCUMULATES the gradients of Σ_t loss_t·<paramref name="gradScale"/>.</summary>
     TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale);
 
+    /// <summary>
+    /// Sets the adapter-dropout key of the following <see cref="ForwardBackward"/> calls (null: no dropout). The
+    /// trainer derives it from (seed, step, micro-batch) so masks never depend on hidden state. Models without
+    /// adapter dropout ignore it.
+    /// </summary>
+    void SetDropoutSeed(ulong? seed)
+    {
+    }
+
     /// <summary>The loss over <paramref name="batch"/> without touching gradients.</summary>
     TrainingLoss Evaluate(TrainingBatch batch);
 }

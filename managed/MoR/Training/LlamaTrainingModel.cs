@@ -25,6 +25,9 @@ public sealed class LlamaTrainingModel(LlamaModel model) : ITrainingModel
     public TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale) => Convert(Model.ForwardBackward(ToTokenBatch(batch), gradScale));
 
     /// <inheritdoc/>
+    public void SetDropoutSeed(ulong? seed) => Model.DropoutSeed = seed;
+
+    /// <inheritdoc/>
     public TrainingLoss Evaluate(TrainingBatch batch) => Convert(Model.Evaluate(ToTokenBatch(batch)));
 
     private static TokenBatch ToTokenBatch(TrainingBatch b)

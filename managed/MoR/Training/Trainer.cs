@@ -253,9 +253,14 @@ public sealed class Trainer : IDisposable
         {
             if (_shard.Owns(i))
             {
+                // Adapter dropout: a key from (seed, step, global micro-batch index) only, so a resumed run and
+                // any rank count draw the same masks for the same rows.
+                _model.SetDropoutSeed(AdapterDropout.Key(Options.Seed, (ulong)step, (ulong)i));
                 loss += _model.ForwardBackward(batches[i], gradScale);
             }
         }
+
+        _model.SetDropoutSeed(null);
 
         if (_comm is not null)
         {

@@ -24,8 +24,10 @@ public sealed record TrainingOptions
     public float Alpha { get; init; } = 16f;
 
     /// <summary>
-    /// Adapter dropout probability. Recorded in the adapter config for PEFT, but NOT applied: the native
-    /// adapter kernels have no dropout, and the synthetic suite's tiny runs do not need it.
+    /// Adapter dropout probability (PEFT's <c>lora_dropout</c>): during training each adapter drops elements of
+    /// its own copy of the input (the frozen base sees x unchanged), inverted scaling 1/(1−p); evaluation and
+    /// generation never drop. Masks are keyed by (<see cref="Seed"/>, step, micro-batch, module), so a resumed
+    /// run reproduces them bit for bit. Also recorded as <c>lora_dropout</c> in the adapter config.
     /// </summary>
     public float Dropout { get; init; }
 
@@ -125,5 +127,5 @@ public sealed record TrainingOptions
 
     /// <summary>The adapter hyper-parameters for the adapter methods.</summary>
     public AdapterOptions ToAdapterOptions() =>
-        new(Method.AdapterKindOf() ?? AdapterKind.LoRA, Rank, Alpha, Experts, RouterInit, Seed);
+        new(Method.AdapterKindOf() ?? AdapterKind.LoRA, Rank, Alpha, Experts, RouterInit, Seed, Dropout);
 }

@@ -296,6 +296,13 @@ MOR_API int32_t mor_sum_squares(mor_context ctx, mor_stream stream, int64_t n, m
 MOR_API int32_t mor_axpy(mor_context ctx, mor_stream stream, int64_t n, float alpha, mor_buffer x, int64_t x_offset,
                          mor_buffer y, int64_t y_offset);
 MOR_API int32_t mor_scale(mor_context ctx, mor_stream stream, int64_t n, float alpha, mor_buffer x, int64_t x_offset);
+/* Inverted dropout over n F32 elements (PEFT's lora_dropout on the adapter input):
+ * out[i] = keep(i) ? x[i] / (1 − p) : 0, keep(i) = (hash(seed, offset + i) >> 32) >= floor(p · 2^32), with
+ * hash the SplitMix64 finaliser of seed + (index + 1) · 0x9E3779B97F4A7C15. Counter-based: CPU and CUDA give
+ * bit-identical masks and the same (seed, index) always decides alike, so the backward is the same call on
+ * dy (d_in = d_out · keep / (1 − p)). 0 <= p < 1; p = 0 copies. x may be out (in place). */
+MOR_API int32_t mor_dropout(mor_context ctx, mor_stream stream, int64_t n, float p, uint64_t seed, uint64_t offset,
+                            mor_buffer x, mor_buffer out);
 
 /* ---- communication (data-parallel training) ----------------------------------------------------
  * A mor_comm is a group of ranks (processes) that sum gradients and share parameters. Backends:

@@ -1,6 +1,7 @@
 // ABI: transformer ops. Shapes are checked here for every buffer; token ids and targets are range-
 // checked on the host before any kernel can index with them (an out-of-range id is a user error
 // that must never become an out-of-bounds device read).
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -290,6 +291,24 @@ MOR_API int32_t mor_scale(mor_context ctx, mor_stream stream, int64_t n, float a
     require_f32(x, x_offset + n, "mor_scale x");
     require_same_context(ctx, {x}, "mor_scale");
     if (n > 0) ctx->backend->scale(n, alpha, f32(x) + x_offset, resolve_stream(ctx, stream));
+  });
+}
+
+MOR_API int32_t mor_dropout(mor_context ctx, mor_stream stream, int64_t n, float p, uint64_t seed, uint64_t offset,
+                            mor_buffer x, mor_buffer out) {
+  return abi_guard([&] {
+    check_context(ctx);
+    require_dims({{"n", n}}, "mor_dropout");
+    require(std::isfinite(p) && p >= 0.0f && p < 1.0f, MOR_ERR_INVALID_ARGUMENT,
+            "mor_dropout: p must be in [0, 1), got " + std::to_string(p));
+    require_f32(x, n, "mor_dropout x");
+    require_f32(out, n, "mor_dropout out");
+    require_same_context(ctx, {x, out}, "mor_dropout");
+    if (n == 0) return;
+    // Both derived on the host once, so every backend decides and scales identically.
+    const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(p) * 4294967296.0);
+    const float inv_keep = 1.0f / (1.0f - p);
+    ctx->backend->dropout(n, threshold, inv_keep, seed, offset, f32(x), f32(out), resolve_stream(ctx, stream));
   });
 }
 

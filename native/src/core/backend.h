@@ -137,6 +137,10 @@ class Backend {
   virtual double sum_squares(int64_t n, const float* x, NativeStream s);  // synchronous
   virtual void axpy(int64_t n, float alpha, const float* x, float* y, NativeStream s);
   virtual void scale(int64_t n, float alpha, float* x, NativeStream s);
+  // out[i] = keep(i) ? x[i] · inv_keep : 0 with keep(i) = dropout_keep(seed, offset + i, threshold)
+  // (common/dropout_hash.h); x may alias out.
+  virtual void dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset, const float* x,
+                       float* out, NativeStream s);
 };
 
 }  // namespace mor

@@ -52,5 +52,8 @@ void Backend::adamw(int64_t, float*, const float*, float*, float*, const AdamWAr
 double Backend::sum_squares(int64_t, const float*, NativeStream) { unsupported(*this, "sum_squares"); }
 void Backend::axpy(int64_t, float, const float*, float*, NativeStream) { unsupported(*this, "axpy"); }
 void Backend::scale(int64_t, float, float*, NativeStream) { unsupported(*this, "scale"); }
+void Backend::dropout(int64_t, uint64_t, float, uint64_t, uint64_t, const float*, float*, NativeStream) {
+  unsupported(*this, "dropout");
+}
 
 }  // namespace mor

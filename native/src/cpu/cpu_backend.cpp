@@ -126,6 +126,10 @@ class CpuBackend final : public Backend {
   double sum_squares(int64_t n, const float* x, NativeStream) override { return cpu::sum_squares(n, x); }
   void axpy(int64_t n, float alpha, const float* x, float* y, NativeStream) override { cpu::axpy(n, alpha, x, y); }
   void scale(int64_t n, float alpha, float* x, NativeStream) override { cpu::scale(n, alpha, x); }
+  void dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset, const float* x,
+               float* out, NativeStream) override {
+    cpu::dropout(n, threshold, inv_keep, seed, offset, x, out);
+  }
 
  private:
   char default_token_ = 0;

@@ -39,6 +39,7 @@ void adamw(int64_t n, float* p, const float* g, float* m, float* v, const AdamWA
 double sum_squares(int64_t n, const float* x);
 void axpy(int64_t n, float alpha, const float* x, float* y);
 void scale(int64_t n, float alpha, float* x);
+void dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset, const float* x, float* out);
 
 void fill(void* dst, mor_dtype t, int64_t count, double value);
 void cast(void* dst, mor_dtype dst_type, const void* src, mor_dtype src_type, int64_t count);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/dropout_hash.h"
 #include "common/float16.h"
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
@@ -236,6 +237,13 @@ void axpy(int64_t n, float alpha, const float* x, float* y) {
 void scale(int64_t n, float alpha, float* x) {
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
+}
+
+void dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset, const float* x,
+             float* out) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = dropout_keep(seed, offset + static_cast<uint64_t>(i), threshold) ? x[i] * inv_keep : 0.0f;
 }
 
 }  // namespace mor::cpu

@@ -89,6 +89,8 @@ class CudaBackend final : public Backend {
   double sum_squares(int64_t n, const float* x, NativeStream s) override;  // synchronous
   void axpy(int64_t n, float alpha, const float* x, float* y, NativeStream s) override;
   void scale(int64_t n, float alpha, float* x, NativeStream s) override;
+  void dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset, const float* x,
+               float* out, NativeStream s) override;
 
  private:
   struct StreamResources {

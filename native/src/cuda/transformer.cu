@@ -24,6 +24,7 @@
 #include <cub/cub.cuh>
 #include <string>
 
+#include "common/dropout_hash.h"
 #include "common/float16.h"
 #include "cuda/kernel_common.cuh"
 #include "cuda/transformer_kernels.h"
@@ -810,6 +811,14 @@ __global__ void scale_kernel(int64_t n, float alpha, float* __restrict__ x) {
     x[i] *= alpha;
 }
 
+// x may alias out (no __restrict__): each element is read before it is written by the same thread.
+__global__ void dropout_kernel(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset,
+                               const float* x, float* out) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    out[i] = dropout_keep(seed, offset + static_cast<uint64_t>(i), threshold) ? __fmul_rn(x[i], inv_keep) : 0.0f;
+}
+
 // ---- host helpers -----------------------------------------------------------------------------------
 
 // Raises a kernel's dynamic shared-memory limit (needed above 48 KiB) after checking the device has it.
@@ -1104,6 +1113,13 @@ void scale(const Launch& l, int64_t n, float alpha, float* x) {
   if (n <= 0) return;
   scale_kernel<<<grid_stride_blocks(n), kThreads, 0, l.stream>>>(n, alpha, x);
   l.check("scale kernel");
+}
+
+void dropout(const Launch& l, int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset,
+             const float* x, float* out) {
+  if (n <= 0) return;
+  dropout_kernel<<<grid_stride_blocks(n), kThreads, 0, l.stream>>>(n, threshold, inv_keep, seed, offset, x, out);
+  l.check("dropout kernel");
 }
 
 }  // namespace mor::cuda

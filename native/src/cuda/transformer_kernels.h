@@ -63,5 +63,8 @@ size_t sum_squares_scratch_bytes(int64_t n);
 double sum_squares(const Launch& l, int64_t n, const float* x, void* scratch);
 void axpy(const Launch& l, int64_t n, float alpha, const float* x, float* y);
 void scale(const Launch& l, int64_t n, float alpha, float* x);
+// Counter-based dropout (common/dropout_hash.h), bit-identical to the CPU backend's; x may alias out.
+void dropout(const Launch& l, int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset,
+             const float* x, float* out);
 
 }  // namespace mor::cuda

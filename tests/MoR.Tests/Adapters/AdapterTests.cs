@@ -25,11 +25,11 @@ public sealed class AdapterTests
     private static double[] D(float[] v) => v.Select(x => (double)x).ToArray();
 
     /// <summary>A layer with random frozen W, the adapter, and random (non-zero) adapter parameters.</summary>
-    private static (AdaptedLinear Layer, double[] W) Build(AdapterKind kind, int t, int din, int dout, int r, int n, ulong seed)
+    private static (AdaptedLinear Layer, double[] W) Build(AdapterKind kind, int t, int din, int dout, int r, int n, ulong seed, float dropout = 0f)
     {
         double[] w = Random(dout * din, seed);
         var linear = new Linear("model.layers.0.mlp.up_proj", Tensor.FromSpan<float>(Device.Cpu, F(w), dout, din));
-        var options = new AdapterOptions(kind, Rank: r, Alpha: 2f * r, Experts: n, Seed: seed);
+        var options = new AdapterOptions(kind, Rank: r, Alpha: 2f * r, Experts: n, Seed: seed, Dropout: dropout);
         ILinearAdapter adapter = kind switch
         {
             AdapterKind.LoRA => new LoRAAdapter(Device.Cpu, din, dout, options),
@@ -290,6 +290,87 @@ public sealed class AdapterTests
         using var mor = new MoRAdapter(Device.Cpu, Din, Dout, new AdapterOptions(AdapterKind.MoR, Rank: R, Experts: N));
         using Tensor x = Tensor.Zeros(Device.Cpu, DType.F32, T, Din), dy = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
         Assert.Contains("before forward", Assert.Throws<InvalidOperationException>(() => mor.Backward(linear, x, dy, null)).Message);
+    }
+
+    [Theory]
+    [InlineData(AdapterKind.LoRA)]
+    [InlineData(AdapterKind.DoRA)]
+    [InlineData(AdapterKind.MoELoRA)]
+    [InlineData(AdapterKind.MoR)]
+    public void DropoutGradientsMatchFiniteDifferencesOfTheMaskedForwardAndEvalDoesNotDrop(AdapterKind kind)
+    {
+        const float p = 0.4f;
+        const ulong key = 0xC0FFEEUL;
+        (AdaptedLinear layer, double[] w) = Build(kind, T, Din, Dout, R, N, seed: 7, dropout: p);
+        using (layer)
+        {
+            double[] x = Random(T * Din, 11), dy = Random(T * Dout, 12), dx0 = Random(T * Din, 13);
+            using Tensor xt = Tensor.FromSpan<float>(Device.Cpu, F(x), T, Din);
+            using Tensor yt = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
+            using Tensor dyt = Tensor.FromSpan<float>(Device.Cpu, F(dy), T, Dout);
+            using Tensor dxt = Tensor.FromSpan<float>(Device.Cpu, F(dx0), T, Din);
+            Func<double[][], double[]> f = Reference(kind, layer, w, T, Din, Dout, R, N);
+            double[][] p0 = [.. layer.Adapter!.Export().Select(e => D(e.Data)), D(F(x))];
+
+            // Eval (no key): exactly the undropped layer.
+            layer.Forward(xt, yt);
+            AssertClose(f(p0), D(yt.ToArray<float>()), 1e-5, $"{kind} eval forward");
+
+            // The mask mor_dropout draws for this key: keep(i)/(1−p), from a run over ones.
+            using Tensor ones = Tensor.FromSpan<float>(Device.Cpu, Enumerable.Repeat(1f, T * Din).ToArray(), T, Din);
+            using Tensor maskT = Tensor.Zeros(Device.Cpu, DType.F32, T, Din);
+            MoR.Interop.NativeCall.Check(
+                MoR.Interop.NativeMethods.mor_dropout(Device.Cpu.Context, MoR.Interop.StreamHandle.Default, T * Din, p, key, 0, ones.Handle, maskT.Handle),
+                "mor_dropout");
+            double[] mask = D(maskT.ToArray<float>());
+            Assert.Contains(0.0, mask);
+            Assert.Contains(mask, v => v != 0);
+
+            // The masked forward: the adapter path sees x⊙mask, the frozen base sees x. DoRA (PEFT): only the
+            // LoRA term is dropped, y = c⊙(W·x + s·B·A·x_d) with c = m / detached norm.
+            double[] norm = kind == AdapterKind.DoRA ? AdapterReference.DoRANorm(p0[0], p0[1], w, Din, Dout, R, layer.Adapter.Options.Scale) : [];
+            double[] Masked(double[][] q)
+            {
+                double[] xs = q[^1], xd = xs.Select((v, i) => v * mask[i]).ToArray();
+                double[] y = f([.. q[..^1], xd]);
+                for (int t = 0; t < T; t++)
+                    for (int j = 0; j < Dout; j++)
+                    {
+                        double b = 0;
+                        for (int i = 0; i < Din; i++) b += w[(j * Din) + i] * (xs[(t * Din) + i] - xd[(t * Din) + i]);
+                        y[(t * Dout) + j] += kind == AdapterKind.DoRA ? q[2][j] / norm[j] * b : b;
+                    }
+
+                return y;
+            }
+
+            layer.Adapter.DropoutSeed = key;
+            layer.Forward(xt, yt);
+            double[] dropped = D(yt.ToArray<float>());
+            AssertClose(Masked(p0), dropped, 1e-5, $"{kind} dropout forward");
+            Assert.True(dropped.Zip(f(p0)).Any(v => Math.Abs(v.First - v.Second) > 1e-4), $"{kind}: dropout changed nothing");
+            layer.Backward(xt, dyt, dxt);
+
+            double[][] analytic = [.. GradientsInFileLayout(layer.Adapter), D(dxt.ToArray<float>()).Select((v, i) => v - (float)dx0[i]).ToArray()];
+            for (int k = 0; k < p0.Length; k++)
+            {
+                double[] numeric = Enumerable.Range(0, p0[k].Length).Select(i => AdapterReference.Numeric(Masked, p0, k, i, dy)).ToArray();
+                AssertClose(numeric, analytic[k], 1e-4, $"{kind} dropout gradient {k} ({(k < p0.Length - 1 ? layer.Adapter.Export()[k].Suffix : "dx")})");
+            }
+
+            // Back to eval: the same layer no longer drops.
+            layer.Adapter.DropoutSeed = null;
+            layer.Forward(xt, yt);
+            AssertClose(f(p0), D(yt.ToArray<float>()), 1e-5, $"{kind} eval forward after training");
+        }
+    }
+
+    [Fact]
+    public void DropoutOutsideZeroToOneIsRejected()
+    {
+        Assert.Throws<ArgumentException>(() => new AdapterOptions(AdapterKind.LoRA, Dropout: 1f).Validate());
+        Assert.Throws<ArgumentException>(() => new AdapterOptions(AdapterKind.LoRA, Dropout: -0.1f).Validate());
+        Assert.Throws<ArgumentException>(() => new AdapterOptions(AdapterKind.LoRA, Dropout: float.NaN).Validate());
     }
 
     private static void AssertClose(double[] want, double[] got, double tol, string what)

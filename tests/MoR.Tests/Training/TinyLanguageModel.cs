@@ -20,8 +20,9 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
     private readonly Tensor _embedding;
     private readonly AdaptedLinear _layer;
     private readonly Linear _head;
+    private ulong? _dropoutSeed;
 
-    public TinyLanguageModel(TrainingMethod method, ulong seed = 1, int rank = 4, int experts = 3)
+    public TinyLanguageModel(TrainingMethod method, ulong seed = 1, int rank = 4, int experts = 3, float dropout = 0f)
     {
         var rng = new SeededRandom(seed);
         float[] e = new float[Vocab * Hidden], w = new float[Hidden * Hidden], h = new float[Vocab * Hidden];
@@ -30,7 +31,7 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
         rng.FillNormal(h, 0.3);
         _embedding = Tensor.FromSpan<float>(Device.Cpu, e, Vocab, Hidden);
         var linear = new Linear("model.layers.0.mlp.up_proj", Tensor.FromSpan<float>(Device.Cpu, w, Hidden, Hidden), trainable: method == TrainingMethod.Full);
-        var options = new AdapterOptions(method.AdapterKindOf() ?? AdapterKind.LoRA, rank, 2f * rank, experts, RouterInit.Normal, seed);
+        var options = new AdapterOptions(method.AdapterKindOf() ?? AdapterKind.LoRA, rank, 2f * rank, experts, RouterInit.Normal, seed, dropout);
         ILinearAdapter? adapter = method switch
         {
             TrainingMethod.LoRA => new LoRAAdapter(Device.Cpu, Hidden, Hidden, options),
@@ -56,6 +57,8 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
 
     public TrainingLoss Evaluate(TrainingBatch batch) => Run(batch, 0f);
 
+    public void SetDropoutSeed(ulong? seed) => _dropoutSeed = seed;
+
     public void Dispose()
     {
         _embedding.Dispose();
@@ -74,6 +77,11 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
         using Tensor logits = Tensor.Empty(Device, DType.F32, t, Vocab);
         using Tensor losses = Tensor.Empty(Device, DType.F32, t);
         NativeCall.Check(NativeMethods.mor_embedding_forward(ctx, StreamHandle.Default, t, Hidden, Vocab, ids.Handle, _embedding.Handle, x.Handle), "mor_embedding_forward");
+        if (_layer.Adapter is { } adapter)
+        {
+            adapter.DropoutSeed = gradScale != 0 ? _dropoutSeed : null;  // training passes only, as LlamaModel
+        }
+
         _layer.Forward(x, hidden);
         _head.Forward(hidden, logits);
         NativeCall.Check(

@@ -100,6 +100,61 @@ public sealed class TrainerTests
         }
     }
 
+    [Theory]
+    [InlineData(TrainingMethod.LoRA)]
+    [InlineData(TrainingMethod.DoRA)]
+    [InlineData(TrainingMethod.MoR)]
+    public void Dropout_changes_the_loss_trajectory_and_resume_stays_bit_exact(TrainingMethod method)
+    {
+        const int k = 5;
+        List<PackedSequence> rows = TinyData.Rows(5, 8, seed: 11);
+        (List<double> Losses, float[][] Params) Straight(float dropout)
+        {
+            using var model = new TinyLanguageModel(method, dropout: dropout);
+            using var trainer = new Trainer(model, Options(method, steps: 2 * k) with { Dropout = dropout }, rows);
+            var losses = new List<double>();
+            trainer.StepCompleted += (_, m) => losses.Add(m.Loss);
+            trainer.Run();
+            return (losses, Snapshot(model));
+        }
+
+        (List<double> plain, _) = Straight(0f);
+        (List<double> dropped, float[][] straight) = Straight(0.3f);
+        Assert.NotEqual(plain, dropped);
+        Assert.Equal(dropped, Straight(0.3f).Losses);  // deterministic
+
+        using var dir = new TempDirectory();
+        string checkpoints = Path.Combine(dir.Path, "checkpoints");
+        using (var model = new TinyLanguageModel(method, dropout: 0.3f))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k) with { Dropout = 0.3f }, rows, checkpointDirectory: checkpoints))
+        {
+            using var stop = new CancellationTokenSource();
+            trainer.StepCompleted += (_, m) =>
+            {
+                if (m.Step == k)
+                {
+                    stop.Cancel();
+                }
+            };
+            Assert.False(trainer.Run(stop.Token).Completed);
+        }
+
+        using (var model = new TinyLanguageModel(method, dropout: 0.3f))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k) with { Dropout = 0.3f }, rows, checkpointDirectory: checkpoints))
+        {
+            trainer.Resume(checkpoints);
+            var losses = new List<double>();
+            trainer.StepCompleted += (_, m) => losses.Add(m.Loss);
+            Assert.True(trainer.Run().Completed);
+            Assert.Equal(dropped.Skip(k), losses);
+            float[][] resumed = Snapshot(model);
+            for (int i = 0; i < straight.Length; i++)
+            {
+                Assert.Equal(straight[i].Select(BitConverter.SingleToInt32Bits), resumed[i].Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
     [Fact]
     public void A_kill_between_temp_write_and_rename_leaves_the_previous_checkpoint_valid()
     {
