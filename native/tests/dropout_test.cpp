@@ -25,8 +25,7 @@ std::vector<float> ref_dropout(const std::vector<float>& x, float p, uint64_t se
   const uint64_t threshold = (uint64_t)((double)p * 4294967296.0);
   const float inv = 1.0f / (1.0f - p);
   std::vector<float> out(x.size());
-  for (size_t i = 0; i < x.size(); ++i)
-    out[i] = (ref_hash(seed, offset + i) >> 32) >= threshold ? x[i] * inv : 0.0f;
+  for (size_t i = 0; i < x.size(); ++i) out[i] = (ref_hash(seed, offset + i) >> 32) >= threshold ? x[i] * inv : 0.0f;
   return out;
 }
 

@@ -99,8 +99,19 @@ public sealed record ExperimentScale
         GatePromptsPerTask = 2,
         Teacher = new TeacherScale
         {
-            Hidden = 16, Ffn = 32, Layers = 1, Heads = 2, Vocab = 24, SeqLen = 8, TrainPerTask = 8, TestPerTask = 4,
-            Steps = 3, MicroBatch = 4, Rank = 2, Experts = 2, Seeds = 1,
+            Hidden = 16,
+            Ffn = 32,
+            Layers = 1,
+            Heads = 2,
+            Vocab = 24,
+            SeqLen = 8,
+            TrainPerTask = 8,
+            TestPerTask = 4,
+            Steps = 3,
+            MicroBatch = 4,
+            Rank = 2,
+            Experts = 2,
+            Seeds = 1,
         },
     };
 }

@@ -51,7 +51,10 @@ public sealed class TeacherSuite
         using LlamaModel teacher = LlamaModel.CreateRandom(Config(), device, TeacherSeed, trainable: false);
         AdapterInjector.Attach(teacher, new AdapterSpec
         {
-            Kind = AdapterKind.LoRA, Rank = scale.TaskRank, Alpha = scale.TaskRank, TargetModules = TargetModules,
+            Kind = AdapterKind.LoRA,
+            Rank = scale.TaskRank,
+            Alpha = scale.TaskRank,
+            TargetModules = TargetModules,
         });
         LoRAAdapter[] slots = [.. teacher.Linears.Values.Select(l => l.Adapter).OfType<LoRAAdapter>()];
 

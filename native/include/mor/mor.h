@@ -331,7 +331,7 @@ MOR_API int32_t mor_comm_size(mor_comm comm, int32_t* size);
 /* In place: buf[offset, offset+count) becomes the sum of that range over all ranks. F32 only.
  * Complete (and the result visible on `stream`) when the call returns. */
 MOR_API int32_t mor_comm_allreduce_sum_f32(mor_comm comm, mor_context ctx, mor_stream stream, mor_buffer buf,
-                                          int64_t offset, int64_t count);
+                                           int64_t offset, int64_t count);
 /* In place: every rank's buf[offset, offset+count) becomes rank `root`'s (any dtype, byte copy). */
 MOR_API int32_t mor_comm_broadcast(mor_comm comm, mor_context ctx, mor_stream stream, mor_buffer buf, int64_t offset,
                                    int64_t count, int32_t root);

@@ -64,8 +64,7 @@ MOR_API int32_t mor_build_info(const char** out) {
     require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");
     static const std::string info = std::string("mor ") + MOR_VERSION_STRING + "; abi " +
                                     std::to_string(MOR_ABI_VERSION) + "; cpu: " + cpu::cpu_blas().description +
-                                    "; cuda: " + cuda_build_info() +
-                                    "; comm: " + comm_build_info();
+                                    "; cuda: " + cuda_build_info() + "; comm: " + comm_build_info();
     *out = info.c_str();
   });
 }

@@ -87,8 +87,8 @@ void CudaBackend::scale(int64_t n, float alpha, float* x, NativeStream s) {
   cuda::scale(launch(stream_of(s)), n, alpha, x);
 }
 
-void CudaBackend::dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset,
-                          const float* x, float* out, NativeStream s) {
+void CudaBackend::dropout(int64_t n, uint64_t threshold, float inv_keep, uint64_t seed, uint64_t offset, const float* x,
+                          float* out, NativeStream s) {
   cuda::dropout(launch(stream_of(s)), n, threshold, inv_keep, seed, offset, x, out);
 }
 
