@@ -10,7 +10,7 @@ namespace MoR.Adapters;
 /// PEFT's default). m [out] starts at ‖W‖_row, so the adapted layer starts equal to the base.
 /// </summary>
 /// <remarks>The norm is computed without forming W + s·B·A: ‖W_j‖² + 2s·B_j·(W·Aᵀ)_j + s²·B_j·(A·Aᵀ)·B_jᵀ.</remarks>
-public sealed class DoRAAdapter : ILinearAdapter
+public sealed class DoRAAdapter : LinearAdapter
 {
     private readonly Tensor _wNorm2;
     private readonly Tensor _norm;
@@ -20,13 +20,8 @@ public sealed class DoRAAdapter : ILinearAdapter
 
     /// <summary>A fresh adapter for <paramref name="baseLayer"/> (its weight sets the initial magnitude).</summary>
     public DoRAAdapter(Linear baseLayer, AdapterOptions options)
+        : base(options, NotNull(baseLayer).InFeatures, baseLayer.OutFeatures)
     {
-        ArgumentNullException.ThrowIfNull(baseLayer);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
-        InFeatures = baseLayer.InFeatures;
-        OutFeatures = baseLayer.OutFeatures;
         Device device = baseLayer.Weight.Device;
         int r = options.Rank;
         _wNorm2 = Tensor.Empty(device, DType.F32, OutFeatures);
@@ -52,16 +47,7 @@ public sealed class DoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public AdapterKind Kind => AdapterKind.DoRA;
-
-    /// <inheritdoc/>
-    public AdapterOptions Options { get; }
-
-    /// <inheritdoc/>
-    public int InFeatures { get; }
-
-    /// <inheritdoc/>
-    public int OutFeatures { get; }
+    public override AdapterKind Kind => AdapterKind.DoRA;
 
     /// <summary>[r, in].</summary>
     public Parameter A { get; }
@@ -73,16 +59,13 @@ public sealed class DoRAAdapter : ILinearAdapter
     public Parameter Magnitude { get; }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Parameter> Parameters => [A, B, Magnitude];
+    public override IReadOnlyList<Parameter> Parameters => [A, B, Magnitude];
 
     /// <inheritdoc/>
-    public ulong? DropoutSeed { get; set; }
+    public override bool ReplacesBaseBackward => true;
 
     /// <inheritdoc/>
-    public bool ReplacesBaseBackward => true;
-
-    /// <inheritdoc/>
-    public void Forward(Linear baseLayer, Tensor x, Tensor y)
+    public override void Forward(Linear baseLayer, Tensor x, Tensor y)
     {
         AdapterParts.CheckInput(this, baseLayer, x, y);
         long t = x.Shape[0];
@@ -97,7 +80,7 @@ public sealed class DoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
+    public override void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         Tensor input = _dropout.Input(x);
@@ -131,12 +114,7 @@ public sealed class DoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void OnParametersChanged()
-    {
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<AdapterTensor> Export() =>
+    public override IReadOnlyList<AdapterTensor> Export() =>
     [
         new("lora_A.weight", [Options.Rank, InFeatures], A.Value.ToArray<float>()),
         new("lora_B.weight", [OutFeatures, Options.Rank], B.Value.ToArray<float>()),
@@ -144,7 +122,7 @@ public sealed class DoRAAdapter : ILinearAdapter
     ];
 
     /// <inheritdoc/>
-    public void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
+    public override void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
     {
         A.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_A.weight", Options.Rank, InFeatures));
         B.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_B.weight", OutFeatures, Options.Rank));
@@ -152,5 +130,7 @@ public sealed class DoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([A, B, Magnitude, _wNorm2, _norm, _h, _u, _dropout]);
+    protected override void Dispose(bool disposing) => AdapterParts.Dispose([A, B, Magnitude, _wNorm2, _norm, _h, _u, _dropout]);
+
+    private static Linear NotNull(Linear baseLayer) => baseLayer ?? throw new ArgumentNullException(nameof(baseLayer));
 }

@@ -5,19 +5,15 @@ using MoR.Numerics;
 namespace MoR.Adapters;
 
 /// <summary>LoRA (Hu et al.): y = W·x + s·B(A·x), A [r, in] Kaiming-uniform, B [out, r] zero (MOR.md §4–§5).</summary>
-public sealed class LoRAAdapter : ILinearAdapter
+public sealed class LoRAAdapter : LinearAdapter
 {
     private readonly ActivationBuffer _h;
     private readonly AdapterDropout _dropout;
 
     /// <summary>A fresh adapter for a layer of <paramref name="inFeatures"/> → <paramref name="outFeatures"/>.</summary>
     public LoRAAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
+        : base(options, inFeatures, outFeatures)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
         int r = options.Rank;
         float[] a = new float[(long)r * inFeatures];
         AdapterParts.KaimingUniform(a, inFeatures, new SeededRandom(options.Seed));
@@ -28,16 +24,7 @@ public sealed class LoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public AdapterKind Kind => AdapterKind.LoRA;
-
-    /// <inheritdoc/>
-    public AdapterOptions Options { get; }
-
-    /// <inheritdoc/>
-    public int InFeatures { get; }
-
-    /// <inheritdoc/>
-    public int OutFeatures { get; }
+    public override AdapterKind Kind => AdapterKind.LoRA;
 
     /// <summary>[r, in].</summary>
     public Parameter A { get; }
@@ -46,16 +33,10 @@ public sealed class LoRAAdapter : ILinearAdapter
     public Parameter B { get; }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Parameter> Parameters => [A, B];
+    public override IReadOnlyList<Parameter> Parameters => [A, B];
 
     /// <inheritdoc/>
-    public ulong? DropoutSeed { get; set; }
-
-    /// <inheritdoc/>
-    public bool ReplacesBaseBackward => false;
-
-    /// <inheritdoc/>
-    public void Forward(Linear baseLayer, Tensor x, Tensor y)
+    public override void Forward(Linear baseLayer, Tensor x, Tensor y)
     {
         AdapterParts.CheckInput(this, baseLayer, x, y);
         long t = x.Shape[0];
@@ -68,7 +49,7 @@ public sealed class LoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
+    public override void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         if (!_dropout.Active || dx is null)
@@ -90,24 +71,19 @@ public sealed class LoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void OnParametersChanged()
-    {
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<AdapterTensor> Export() =>
+    public override IReadOnlyList<AdapterTensor> Export() =>
     [
         new("lora_A.weight", [Options.Rank, InFeatures], A.Value.ToArray<float>()),
         new("lora_B.weight", [OutFeatures, Options.Rank], B.Value.ToArray<float>()),
     ];
 
     /// <inheritdoc/>
-    public void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
+    public override void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
     {
         A.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_A.weight", Options.Rank, InFeatures));
         B.Value.CopyFrom<float>(AdapterParts.Take(tensors, "lora_B.weight", OutFeatures, Options.Rank));
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([A, B, _h, _dropout]);
+    protected override void Dispose(bool disposing) => AdapterParts.Dispose([A, B, _h, _dropout]);
 }

@@ -13,7 +13,7 @@ namespace MoR.Adapters;
 /// Stored as [A_0; …; A_{N−1}; W_g] [N·r + N, in] and B_cat [out, N·r] (column block i is B_i); the
 /// file layout of MOR.md §6 (moe_lora_A [N, r, in], moe_lora_B [N, out, r]) is produced by <see cref="Export"/>.
 /// </remarks>
-public sealed class MoELoRAAdapter : ILinearAdapter
+public sealed class MoELoRAAdapter : LinearAdapter
 {
     private readonly ActivationBuffer _hz;
     private readonly ActivationBuffer _g;
@@ -21,12 +21,8 @@ public sealed class MoELoRAAdapter : ILinearAdapter
 
     /// <summary>A fresh adapter: each A_i Kaiming-uniform, each B_i zero, router per <see cref="AdapterOptions.RouterInit"/>.</summary>
     public MoELoRAAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
+        : base(options, inFeatures, outFeatures)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
         int r = options.Rank, n = options.Experts;
         var rng = new SeededRandom(options.Seed);
         float[] ag = new float[(long)((n * r) + n) * inFeatures];
@@ -44,16 +40,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public AdapterKind Kind => AdapterKind.MoELoRA;
-
-    /// <inheritdoc/>
-    public AdapterOptions Options { get; }
-
-    /// <inheritdoc/>
-    public int InFeatures { get; }
-
-    /// <inheritdoc/>
-    public int OutFeatures { get; }
+    public override AdapterKind Kind => AdapterKind.MoELoRA;
 
     /// <summary>[A_0; …; A_{N−1}; W_g]: [N·r + N, in].</summary>
     public Parameter AG { get; }
@@ -62,19 +49,13 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     public Parameter BCat { get; }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Parameter> Parameters => [AG, BCat];
-
-    /// <inheritdoc/>
-    public ulong? DropoutSeed { get; set; }
-
-    /// <inheritdoc/>
-    public bool ReplacesBaseBackward => false;
+    public override IReadOnlyList<Parameter> Parameters => [AG, BCat];
 
     /// <summary>The router's softmax gates of the last forward, [T, N], copied to the host.</summary>
     public float[] LastGates() => _g.Saved("gates").ToArray<float>();
 
     /// <inheritdoc/>
-    public void Forward(Linear baseLayer, Tensor x, Tensor y)
+    public override void Forward(Linear baseLayer, Tensor x, Tensor y)
     {
         AdapterParts.CheckInput(this, baseLayer, x, y);
         long t = x.Shape[0];
@@ -88,7 +69,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
+    public override void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         if (!_dropout.Active || dx is null)
@@ -111,12 +92,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void OnParametersChanged()
-    {
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<AdapterTensor> Export()
+    public override IReadOnlyList<AdapterTensor> Export()
     {
         int r = Options.Rank, n = Options.Experts;
         float[] ag = AG.Value.ToArray<float>();
@@ -139,7 +115,7 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
+    public override void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
     {
         int r = Options.Rank, n = Options.Experts;
         float[] a = AdapterParts.Take(tensors, "moe_lora_A", n, r, InFeatures);
@@ -159,5 +135,5 @@ public sealed class MoELoRAAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([AG, BCat, _hz, _g, _dropout]);
+    protected override void Dispose(bool disposing) => AdapterParts.Dispose([AG, BCat, _hz, _g, _dropout]);
 }

@@ -16,7 +16,7 @@ namespace MoR.Adapters;
 /// after <see cref="OnParametersChanged"/>. With B = 0 at start, dA = dω_A = dω_B = dW_g = 0 on the
 /// first step: only B moves first (MOR.md §5).
 /// </remarks>
-public sealed class MoRAdapter : ILinearAdapter
+public sealed class MoRAdapter : LinearAdapter
 {
     private readonly ActivationBuffer _hz;
     private readonly ActivationBuffer _g;
@@ -26,12 +26,8 @@ public sealed class MoRAdapter : ILinearAdapter
 
     /// <summary>A fresh adapter initialised per MOR.md §5.</summary>
     public MoRAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
+        : base(options, inFeatures, outFeatures)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
         int r = options.Rank, n = options.Experts;
         var rng = new SeededRandom(options.Seed);
         float[] ag = new float[(long)(r + n) * inFeatures];
@@ -52,16 +48,7 @@ public sealed class MoRAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public AdapterKind Kind => AdapterKind.MoR;
-
-    /// <inheritdoc/>
-    public AdapterOptions Options { get; }
-
-    /// <inheritdoc/>
-    public int InFeatures { get; }
-
-    /// <inheritdoc/>
-    public int OutFeatures { get; }
+    public override AdapterKind Kind => AdapterKind.MoR;
 
     /// <summary>[A ; W_g]: [r + N, in].</summary>
     public Parameter AG { get; }
@@ -76,19 +63,13 @@ public sealed class MoRAdapter : ILinearAdapter
     public Parameter OmegaB { get; }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Parameter> Parameters => [AG, OmegaA, B, OmegaB];
-
-    /// <inheritdoc/>
-    public ulong? DropoutSeed { get; set; }
-
-    /// <inheritdoc/>
-    public bool ReplacesBaseBackward => false;
+    public override IReadOnlyList<Parameter> Parameters => [AG, OmegaA, B, OmegaB];
 
     /// <summary>The router's softmax gates of the last forward, [T, N], copied to the host (router analysis).</summary>
     public float[] LastGates() => _g.Saved("gates").ToArray<float>();
 
     /// <inheritdoc/>
-    public void Forward(Linear baseLayer, Tensor x, Tensor y)
+    public override void Forward(Linear baseLayer, Tensor x, Tensor y)
     {
         AdapterParts.CheckInput(this, baseLayer, x, y);
         long t = x.Shape[0];
@@ -103,7 +84,7 @@ public sealed class MoRAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
+    public override void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         EnsureQ();
@@ -128,10 +109,10 @@ public sealed class MoRAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void OnParametersChanged() => _qStale = true;
+    public override void OnParametersChanged() => _qStale = true;
 
     /// <inheritdoc/>
-    public IReadOnlyList<AdapterTensor> Export()
+    public override IReadOnlyList<AdapterTensor> Export()
     {
         int r = Options.Rank, n = Options.Experts;
         float[] ag = AG.Value.ToArray<float>();
@@ -146,7 +127,7 @@ public sealed class MoRAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
+    public override void Import(IReadOnlyDictionary<string, AdapterTensor> tensors)
     {
         int r = Options.Rank, n = Options.Experts;
         float[] a = AdapterParts.Take(tensors, "lora_A.weight", r, InFeatures);
@@ -159,7 +140,7 @@ public sealed class MoRAdapter : ILinearAdapter
     }
 
     /// <inheritdoc/>
-    public void Dispose() => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g, _dropout]);
+    protected override void Dispose(bool disposing) => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g, _dropout]);
 
     private void EnsureQ()
     {
