@@ -181,6 +181,24 @@ internal sealed class AdapterDropout(long columns) : IDisposable
     /// <summary>The input the last forward's adapter path saw.</summary>
     public Tensor Input(Tensor x) => Active ? _xd.Saved("dropped input") : x;
 
+    /// <summary>
+    /// Runs an adapter's native backward with the input its forward saw. <paramref name="backward"/> takes that
+    /// input and the tensor its input gradient accumulates into: dx itself without dropout, else a zeroed
+    /// scratch whose masked value is then added into dx.
+    /// </summary>
+    public void Backward(Tensor x, Tensor? dx, Action<Tensor, Tensor?> backward)
+    {
+        if (!Active || dx is null)
+        {
+            backward(Input(x), dx);
+            return;
+        }
+
+        using Tensor dxd = ZeroedLike(x);
+        backward(Input(x), dxd);
+        AddMasked(dxd, dx);
+    }
+
     /// <summary>dx += mask(g): the dropout's backward, the forward's mask (g is masked in place).</summary>
     public void AddMasked(Tensor g, Tensor dx)
     {

@@ -52,22 +52,12 @@ public sealed class LoRAAdapter : LinearAdapter
     public override void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
-        if (!_dropout.Active || dx is null)
-        {
-            Run(_dropout.Input(x), dx);
-            return;
-        }
-
-        using Tensor dxd = AdapterDropout.ZeroedLike(x);
-        Run(_dropout.Input(x), dxd);
-        _dropout.AddMasked(dxd, dx);
-
-        void Run(Tensor input, Tensor? gradIn) =>
+        _dropout.Backward(x, dx, (input, gradIn) =>
             NativeCall.Check(
                 NativeMethods.mor_lora_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
                     OutFeatures, Options.Rank, Options.Scale, input.Handle, A.Value.Handle, B.Value.Handle,
                     _h.Saved("h").Handle, dy.Handle, A.Grad.Handle, B.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
-                "mor_lora_backward");
+                "mor_lora_backward"));
     }
 
     /// <inheritdoc/>

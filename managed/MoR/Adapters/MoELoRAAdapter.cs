@@ -72,23 +72,13 @@ public sealed class MoELoRAAdapter : LinearAdapter
     public override void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx)
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
-        if (!_dropout.Active || dx is null)
-        {
-            Run(_dropout.Input(x), dx);
-            return;
-        }
-
-        using Tensor dxd = AdapterDropout.ZeroedLike(x);
-        Run(_dropout.Input(x), dxd);
-        _dropout.AddMasked(dxd, dx);
-
-        void Run(Tensor input, Tensor? gradIn) =>
+        _dropout.Backward(x, dx, (input, gradIn) =>
             NativeCall.Check(
                 NativeMethods.mor_moe_lora_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
                     OutFeatures, Options.Rank, Options.Experts, Options.Scale, input.Handle, AG.Value.Handle,
                     BCat.Value.Handle, _hz.Saved("[h|z]").Handle, _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle,
                     BCat.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
-                "mor_moe_lora_backward");
+                "mor_moe_lora_backward"));
     }
 
     /// <inheritdoc/>

@@ -88,24 +88,14 @@ public sealed class MoRAdapter : LinearAdapter
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         EnsureQ();
-        if (!_dropout.Active || dx is null)
-        {
-            Run(_dropout.Input(x), dx);
-            return;
-        }
-
-        using Tensor dxd = AdapterDropout.ZeroedLike(x);
-        Run(_dropout.Input(x), dxd);
-        _dropout.AddMasked(dxd, dx);
-
-        void Run(Tensor input, Tensor? gradIn) =>
+        _dropout.Backward(x, dx, (input, gradIn) =>
             NativeCall.Check(
                 NativeMethods.mor_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
                     OutFeatures, Options.Rank, Options.Experts, Options.Scale, input.Handle, AG.Value.Handle,
                     OmegaA.Value.Handle, B.Value.Handle, OmegaB.Value.Handle, _q.Handle, _hz.Saved("[h|z]").Handle,
                     _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle, OmegaA.Grad.Handle, B.Grad.Handle,
                     OmegaB.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
-                "mor_backward");
+                "mor_backward"));
     }
 
     /// <inheritdoc/>
