@@ -179,22 +179,8 @@ internal static class Quickstart
             progress.Info($"pretrained {result.Step} steps in {result.Elapsed.TotalSeconds:F0} s, final loss {result.LastLoss:F3}");
         }
 
-        // Written beside the final name and renamed in one step: a half-written base is never reused.
-        Directory.CreateDirectory(Path.GetDirectoryName(baseDir)!);
-        string temp = baseDir + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        if (Directory.Exists(temp))
-        {
-            Directory.Delete(temp, recursive: true);
-        }
-
-        model.Save(temp, DType.F32);
-        ByteTokenizer.Save(temp);
-        if (Directory.Exists(baseDir))
-        {
-            Directory.Delete(baseDir, recursive: true);
-        }
-
-        Directory.Move(temp, baseDir);
+        // A half-written base is never reused: the cache folder is replaced in one step.
+        ModelFolderWriter.SaveReplacing(model, baseDir, DType.F32, ByteTokenizer.Save);
     }
 
     private static List<PackedSequence> Rows(ExampleEncoder encoder, List<TaskSample> samples) =>

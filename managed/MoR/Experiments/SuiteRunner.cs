@@ -108,21 +108,7 @@ public sealed class SuiteRunner
             _log($"pretrained {result.Step} steps in {result.Elapsed.TotalSeconds:F0} s, final loss {result.LastLoss:F3}");
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(BaseDirectory))!);
-        string temp = BaseDirectory + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        if (Directory.Exists(temp))
-        {
-            Directory.Delete(temp, recursive: true);
-        }
-
-        model.Save(temp, DType.F32);
-        ByteTokenizer.Save(temp);
-        if (Directory.Exists(BaseDirectory))
-        {
-            Directory.Delete(BaseDirectory, recursive: true);
-        }
-
-        Directory.Move(temp, BaseDirectory);
+        ModelFolderWriter.SaveReplacing(model, BaseDirectory, DType.F32, ByteTokenizer.Save);
         return clock.Elapsed.TotalSeconds;
     }
 
