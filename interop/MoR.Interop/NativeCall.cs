@@ -20,6 +20,7 @@ internal static unsafe class NativeCall
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Check(int status, string operation)
     {
+        NativeCallTimer.Record(operation);
         if (status != (int)NativeStatus.Ok)
         {
             ThrowForStatus(status, operation);

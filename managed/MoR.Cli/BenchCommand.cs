@@ -12,9 +12,10 @@ internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("bench", "Benchmarks: 'layer' (adapter overhead per method) and 'gemm' (y = x·Wᵀ throughput)");
+        var command = new Command("bench", "Benchmarks: 'layer' (adapter overhead per method), 'gemm' (y = x·Wᵀ throughput) and 'train' (optimizer steps per method)");
         command.Add(Layer(console));
         command.Add(Gemm(console));
+        command.Add(TrainBenchCommand.Create(console));
         return command;
     }
 

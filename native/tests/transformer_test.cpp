@@ -131,6 +131,12 @@ TEST(Attention, CausalGqaRatiosOneTwoFourMatchReferenceAndFiniteDifferences) {
   check_attention({1, 1, 1, 2, 1, 2});  // T = 1
 }
 
+TEST(Attention, SeveralQueryBlocksMatchReferenceAndFiniteDifferences) {
+  // The CPU kernel works in blocks of 128 query rows; cross a block boundary with and without a cached prefix.
+  check_attention({1, 150, 150, 2, 1, 4});
+  check_attention({1, 129, 133, 2, 1, 2});
+}
+
 TEST(Attention, KvCacheQueriesSeeThePrefix) {
   check_attention({2, 2, 7, 4, 2, 8});  // two new tokens after five cached ones
 }

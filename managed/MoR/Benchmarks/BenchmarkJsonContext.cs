@@ -12,4 +12,5 @@ namespace MoR.Benchmarks;
     WriteIndented = true)]
 [JsonSerializable(typeof(GemmBenchmarkReport))]
 [JsonSerializable(typeof(LayerBenchmarkReport))]
+[JsonSerializable(typeof(TrainBenchmarkResult))]
 public sealed partial class BenchmarkJsonContext : JsonSerializerContext;

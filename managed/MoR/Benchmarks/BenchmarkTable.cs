@@ -55,13 +55,13 @@ public static class BenchmarkTable
     /// <summary>A signed percentage with one decimal, e.g. <c>+9.9%</c>.</summary>
     public static string Percent(double value) => string.Create(CultureInfo.InvariantCulture, $"{value:+0.0;-0.0;0.0}%");
 
-    private static void AppendEnvironment(StringBuilder text, BenchmarkEnvironment e) =>
+    internal static void AppendEnvironment(StringBuilder text, BenchmarkEnvironment e) =>
         Line(text, $"# {e.Device} ({e.ProcessorName ?? e.DeviceName}, {e.LogicalProcessors} logical processors{LoadText(e)}); {e.NativeBuild}; {e.Runtime}");
 
     /// <summary><c>, load average 3.2 at start</c> when known; above the processor count, the run was competing for cores.</summary>
     public static string LoadText(BenchmarkEnvironment e) =>
         e.LoadAverage is double load ? string.Create(CultureInfo.InvariantCulture, $", load average {load:F1} at start") : string.Empty;
 
-    private static void Line(StringBuilder text, FormattableString line) =>
+    internal static void Line(StringBuilder text, FormattableString line) =>
         text.Append(line.ToString(CultureInfo.InvariantCulture)).Append('\n');
 }

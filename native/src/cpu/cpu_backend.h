@@ -7,6 +7,10 @@
 namespace mor::cpu {
 
 void gemm(const GemmArgs& g);
+// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C on F32 host arrays (BLAS when loaded, else built in), for
+// kernels that are GEMMs inside (attention).
+void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 void gate_forward(const GateShape& sh, const float* hz, const float* omega_a, float* g, float* p);
 void gate_backward(const GateShape& sh, const float* hz, const float* g, const float* omega_a, const float* dp,

@@ -64,6 +64,8 @@ std::vector<unsigned short> to_bf16(const Stored& s) {
   return out;
 }
 
+}  // namespace
+
 // C[m×n] (F32, ldc) = alpha·op(A)·op(B) + beta·C for dense F32 operands.
 void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -93,6 +95,8 @@ void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
     }
   }
 }
+
+namespace {
 
 void check_int_range(const GemmArgs& g) {
   for (int64_t v : {g.m, g.n, g.k, g.lda, g.ldb, g.ldc})

@@ -78,69 +78,6 @@ void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* 
   }
 }
 
-void attention_forward(const AttentionArgs& a, const float* q, const float* k, const float* v, float* out, float* lse) {
-  const int64_t D = a.head_dim, group = a.q_heads / a.kv_heads;
-#pragma omp parallel for collapse(2) schedule(dynamic)
-  for (int64_t b = 0; b < a.batch; ++b)
-    for (int64_t h = 0; h < a.q_heads; ++h) {
-      std::vector<float> acc(static_cast<size_t>(D));
-      const int64_t kvh = h / group;
-      for (int64_t t = 0; t < a.q_len; ++t) {
-        const float* qt = q + (b * a.q_len + t) * a.q_row_stride + h * D;
-        const int64_t last = a.causal ? (a.kv_len - a.q_len + t) : (a.kv_len - 1);
-        float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t j = 0; j <= last; ++j) {  // online softmax: one pass, no T×T matrix
-          const float* kj = k + b * a.kv_batch_stride + j * a.kv_row_stride + kvh * D;
-          const float* vj = v + b * a.kv_batch_stride + j * a.kv_row_stride + kvh * D;
-          const float s = a.scale * dot(qt, kj, D);
-          if (s > m) {
-            const float corr = std::exp(m - s);
-            for (int64_t d = 0; d < D; ++d) acc[d] *= corr;
-            l *= corr;
-            m = s;
-          }
-          const float p = std::exp(s - m);
-          l += p;
-          for (int64_t d = 0; d < D; ++d) acc[d] += p * vj[d];
-        }
-        float* ot = out + ((b * a.q_len + t) * a.q_heads + h) * D;
-        for (int64_t d = 0; d < D; ++d) ot[d] = acc[d] / l;
-        lse[(b * a.q_heads + h) * a.q_len + t] = m + std::log(l);
-      }
-    }
-}
-
-void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
-                        const float* lse, const float* dout, float* dq, float* dk, float* dv) {
-  const int64_t D = a.head_dim, group = a.q_heads / a.kv_heads;
-  // One task per (batch, kv head): it owns that head's dk/dv rows, so no two threads write the same
-  // element and the summation order is fixed.
-#pragma omp parallel for collapse(2) schedule(dynamic)
-  for (int64_t b = 0; b < a.batch; ++b)
-    for (int64_t kvh = 0; kvh < a.kv_heads; ++kvh)
-      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h)
-        for (int64_t t = 0; t < a.q_len; ++t) {
-          const int64_t qrow = (b * a.q_len + t) * a.q_row_stride + h * D;
-          const float* qt = q + qrow;
-          const float* ot = out + ((b * a.q_len + t) * a.q_heads + h) * D;
-          const float* dot_ = dout + ((b * a.q_len + t) * a.q_heads + h) * D;
-          const float L = lse[(b * a.q_heads + h) * a.q_len + t];
-          const float Di = dot(dot_, ot, D);
-          const int64_t last = a.causal ? (a.kv_len - a.q_len + t) : (a.kv_len - 1);
-          for (int64_t j = 0; j <= last; ++j) {
-            const int64_t kvrow = b * a.kv_batch_stride + j * a.kv_row_stride + kvh * D;
-            const float p = std::exp(a.scale * dot(qt, k + kvrow, D) - L);
-            const float ds = p * (dot(dot_, v + kvrow, D) - Di) * a.scale;
-            for (int64_t d = 0; d < D; ++d) {
-              dq[qrow + d] += ds * k[kvrow + d];
-              dk[kvrow + d] += ds * qt[d];
-              dv[kvrow + d] += p * dot_[d];
-            }
-          }
-        }
-}
-
 void swiglu_forward(int64_t n, const float* gate, const float* up, float* out) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];

@@ -34,7 +34,36 @@ public sealed class BenchCommandTests
         Assert.All(report.Results, r => Assert.Equal(DType.F32, r.WeightDType));
     }
 
+    [Fact]
+    public void Bench_train_writes_the_random_model_then_reports_one_json_line_per_method()
+    {
+        using var dir = new MoR.Tests.IO.TempDirectory();
+        string modelDir = Path.Combine(dir.Path, "tiny");
+        (int code, string stdout, string stderr) = CliRunner.Run(
+            "bench", "train", "--preset", "tiny", "--write-model", modelDir, "--method", "lora", "--method", "mor", "--batch", "1", "--seq-len", "8",
+            "--steps", "1", "--warmup", "0", "--rank", "2", "--experts", "2", "--json");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        TrainBenchmarkResult[] results = [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(TrainBenchmarkResult.FromJson)];
+        Assert.Equal(["lora", "mor"], results.Select(r => r.Method));
+        Assert.All(results, r => Assert.Equal(modelDir, r.Model));
+        Assert.True(results[1].TrainableParameters > results[0].TrainableParameters);
+        // Both methods start from the written weights and the same tokens: the same first loss (B = 0 in both).
+        Assert.Equal(results[0].Losses[0], results[1].Losses[0], 5);
+        using var model = MoR.Model.LlamaModel.Load(modelDir, Device.Cpu);
+        Assert.Equal(results[0].ModelParameters, TrainBenchmark.ParameterCount(model.Config));
+
+        (code, stdout, stderr) = CliRunner.Run("bench", "train", "--preset", "tiny", "--method", "full", "--seq-len", "8", "--steps", "1", "--warmup", "0");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Contains("full", stdout, StringComparison.Ordinal);
+        Assert.Contains("optimizer", stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
+    [InlineData("bench", "train", "--preset", "nosuch")]
+    [InlineData("bench", "train", "--method", "bogus")]
+    [InlineData("bench", "train", "--steps", "0")]
+    [InlineData("bench", "train", "--seq-len", "1")]
+    [InlineData("bench", "train", "--model", "x", "--write-model", "y")]
     [InlineData("bench", "layer", "--rank", "0")]
     [InlineData("bench", "layer", "--iters", "x")]
     [InlineData("bench", "gemm", "--shape", "4x8")]

@@ -1,0 +1,217 @@
+using MoR.Data;
+using MoR.Interop;
+using MoR.IO;
+using MoR.Model;
+using MoR.Training;
+
+namespace MoR.Benchmarks;
+
+/// <summary>
+/// Times whole optimizer steps — forward, backward, gradient clipping and AdamW, through the real
+/// <see cref="Trainer"/> — for one training method on one model, and breaks one extra step down by op.
+/// What <c>mor bench train</c> and the TorchSharp comparison in <c>bench/</c> run.
+/// </summary>
+public static class TrainBenchmark
+{
+    /// <summary>Rows of uniformly random tokens, every position a target: the step's cost does not depend on the data.</summary>
+    public static IReadOnlyList<PackedSequence> RandomRows(int vocab, int rows, int seqLen, ulong seed)
+    {
+        var rng = new Numerics.SeededRandom(seed);
+        var list = new List<PackedSequence>(rows);
+        for (int r = 0; r < rows; r++)
+        {
+            int[] tokens = new int[seqLen + 1];
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                tokens[i] = rng.NextInt(vocab);
+            }
+
+            list.Add(new PackedSequence(tokens[..seqLen], tokens[1..]));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="options"/>' adapters to <paramref name="model"/> (unless full fine-tuning) and
+    /// times its steps on <paramref name="rows"/> (random tokens when null), every step on the same batch.
+    /// </summary>
+    /// <param name="model">A frozen model for adapter methods, a trainable one (<see cref="ModelLoadOptions.Trainable"/>) for full fine-tuning.</param>
+    /// <param name="modelName">The folder or preset, for the report.</param>
+    /// <param name="options">Method, shape and step counts.</param>
+    /// <param name="rows">Exactly <see cref="TrainBenchmarkOptions.Batch"/> rows of <see cref="TrainBenchmarkOptions.SeqLen"/> tokens, or null.</param>
+    /// <param name="onStep">Called after every step (warm-up included) with its index and loss.</param>
+    /// <exception cref="ArgumentException">An option is out of range, or the model does not fit the method.</exception>
+    public static TrainBenchmarkResult Run(
+        LlamaModel model, string modelName, TrainBenchmarkOptions options, IReadOnlyList<PackedSequence>? rows = null,
+        Action<int, double>? onStep = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        bool full = options.Method == TrainingMethod.Full;
+        if (full != model.FullFineTuning)
+        {
+            throw new ArgumentException(full
+                ? "full fine-tuning needs a model loaded trainable (ModelLoadOptions.Trainable)"
+                : $"{options.Method.ToName()} trains adapters on a frozen model, but this one was loaded trainable");
+        }
+
+        rows ??= RandomRows(model.Config.VocabSize, options.Batch, options.SeqLen, options.Seed);
+        if (rows.Count != options.Batch || rows.Any(r => r.InputIds.Length != options.SeqLen))
+        {
+            throw new ArgumentException($"expected {options.Batch} rows of {options.SeqLen} tokens");
+        }
+
+        IReadOnlyList<string> targets = options.TargetModules ?? TrainBenchmarkOptions.DefaultTargets;
+        if (!full)
+        {
+            AdapterInjector.Attach(model, new AdapterSpec
+            {
+                Kind = options.Method.AdapterKindOf()!.Value,
+                Rank = options.Rank,
+                Alpha = 2f * options.Rank,
+                Experts = options.Experts,
+                TargetModules = [.. targets],
+                Seed = options.Seed,
+            });
+        }
+
+        Device device = model.Device;
+        BenchmarkEnvironment environment = BenchmarkEnvironment.Capture(device);
+        int profiled = options.Breakdown ? 1 : 0;
+        var trainingOptions = new TrainingOptions
+        {
+            Method = options.Method,
+            Rank = options.Rank,
+            Experts = options.Experts,
+            Alpha = 2f * options.Rank,
+            TargetModules = [.. targets],
+            LearningRate = options.LearningRate,
+            MinLearningRateRatio = 1f,
+            MaxSteps = options.Warmup + options.Steps + profiled,
+            MicroBatchSize = options.Batch,
+            SequenceLength = options.SeqLen,
+            Seed = options.Seed,
+        };
+
+        var losses = new List<double>();
+        var stepMs = new List<double>();
+        long allocationsBefore = 0, allocationsAfter = 0;
+        NativeCallTimer? timer = null;
+        device.ResetPeakBytes();
+        var trainingModel = new LlamaTrainingModel(model);
+        using (var trainer = new Trainer(trainingModel, trainingOptions, [.. rows]))
+        {
+            trainer.StepCompleted += (_, m) =>
+            {
+                losses.Add(m.Loss);
+                onStep?.Invoke(m.Step, m.Loss);
+                bool timed = m.Step > options.Warmup && m.Step <= options.Warmup + options.Steps;
+                if (timed)
+                {
+                    stepMs.Add(1000.0 * m.Tokens / Math.Max(m.TokensPerSecond, 1e-12) * InputPerTarget(rows));
+                }
+
+                if (m.Step == options.Warmup)
+                {
+                    allocationsBefore = device.AllocatorStats.SystemAllocations;
+                }
+
+                if (m.Step == options.Warmup + options.Steps)
+                {
+                    allocationsAfter = device.AllocatorStats.SystemAllocations;
+                    if (options.Breakdown)
+                    {
+                        timer = new NativeCallTimer(device.Kind == DeviceKind.Cpu ? null : device.Synchronize).Start();
+                    }
+                }
+            };
+            try
+            {
+                trainer.Run();
+            }
+            finally
+            {
+                timer?.Dispose();
+            }
+        }
+
+        TimingSummary step = TimingSummary.FromSamples([.. stepMs]);
+        long tokens = (long)options.Batch * options.SeqLen;
+        double flops = StepFlops(model.Config, options.Batch, options.SeqLen, full);
+        (IReadOnlyList<OpTime> categories, IReadOnlyList<OpTime> functions) = Summarise(timer);
+        return new TrainBenchmarkResult(
+            "mornative", options.Method.ToName(), modelName, ParameterCount(model.Config),
+            trainingModel.TrainableParameters().Sum(p => p.Numel), FrozenDTypeOf(model), options.Batch, options.SeqLen, step,
+            tokens / (step.MedianMs / 1000.0), flops / (step.MedianMs / 1000.0) / 1e12, device.AllocatorStats.PeakBytes,
+            ProcessMemory.PeakResidentBytes(), losses, categories, functions, allocationsAfter - allocationsBefore, environment);
+    }
+
+    /// <summary>Parameters of the base model (every tensor of its checkpoint).</summary>
+    public static long ParameterCount(LlamaConfig config) =>
+        config.ExpectedTensors().Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
+
+    /// <summary>
+    /// FLOPs a step must do: 2 per weight per token forward, 2 for the input gradients, 2 more for weight gradients
+    /// under full fine-tuning (the embedding is a lookup, the LM head a matmul), plus causal attention
+    /// (QKᵀ and PV, half the square: 2·T²·H·D per row and layer forward, twice that backward). Adapters' own
+    /// FLOPs are left out: the ratio to the hardware peak is then the model FLOPs utilisation.
+    /// </summary>
+    public static double StepFlops(LlamaConfig config, int batch, int seqLen, bool full)
+    {
+        double d = config.HiddenSize, q = (double)config.NumAttentionHeads * config.HeadDim, kv = (double)config.NumKeyValueHeads * config.HeadDim;
+        double perLayer = (d * q) + (2 * d * kv) + (q * d) + (3 * d * config.IntermediateSize);
+        double matmulWeights = (config.NumHiddenLayers * perLayer) + ((double)config.VocabSize * d);
+        double tokens = (double)batch * seqLen;
+        double linear = (full ? 6 : 4) * matmulWeights * tokens;
+        double attentionForward = 2.0 * batch * seqLen * (double)seqLen * q * config.NumHiddenLayers;
+        return linear + (3 * attentionForward);
+    }
+
+    // StepMetrics.Tokens counts targets; the step time is input tokens over the tokens/s it reports.
+    private static double InputPerTarget(IReadOnlyList<PackedSequence> rows)
+    {
+        long inputs = rows.Sum(r => (long)r.InputIds.Length);
+        long targets = rows.Sum(r => (long)r.TargetCount);
+        return (double)inputs / Math.Max(1, targets);
+    }
+
+    private static string FrozenDTypeOf(LlamaModel model) =>
+        model.FullFineTuning ? "F32" : model.Linears.Values.First().Base.Weight.DType.ToString().ToUpperInvariant();
+
+    private static (IReadOnlyList<OpTime> Categories, IReadOnlyList<OpTime> Functions) Summarise(NativeCallTimer? timer)
+    {
+        if (timer is null)
+        {
+            return ([], []);
+        }
+
+        double total = timer.Totals.Values.Sum(t => t.Seconds);
+        OpTime Make(string name, double seconds, long calls) => new(name, seconds * 1000, total > 0 ? seconds / total : 0, calls);
+        var categories = timer.Totals
+            .GroupBy(kv => OpCategory.Of(kv.Key))
+            .Select(g => Make(g.Key, g.Sum(kv => kv.Value.Seconds), g.Sum(kv => kv.Value.Calls)))
+            .OrderBy(o => IndexOf(OpCategory.Ordered, o.Name))
+            .ToList();
+        var functions = timer.Totals
+            .OrderByDescending(kv => kv.Value.Seconds)
+            .Take(12)
+            .Select(kv => Make(kv.Key, kv.Value.Seconds, kv.Value.Calls))
+            .ToList();
+        return (categories, functions);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> list, string item)
+    {
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i] == item)
+            {
+                return i;
+            }
+        }
+
+        return list.Count;
+    }
+}
