@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MoR.Benchmarks;
+using MoR.Data;
 using MoR.Model;
 using MoR.Training;
 
@@ -31,13 +32,14 @@ internal static class TrainBenchCommand
         var bf16 = new Option<bool>("--bf16-base") { Description = "Frozen base weights in BF16" };
         var tf32 = new Option<bool>("--tf32") { Description = "Allow TF32 tensor cores for F32 GEMMs (CUDA)" };
         var recompute = new Option<bool>("--recompute") { Description = "Recompute activations in backward" };
+        var data = new Option<string?>("--data") { Description = "JSONL batch ({\"input_ids\", \"labels\"} per row, HF convention) instead of random tokens: compare losses with a peer" };
         var noBreakdown = new Option<bool>("--no-breakdown") { Description = "Skip the profiled step" };
         var seed = new Option<ulong>("--seed") { Description = "Seeds the random model, adapters and tokens", DefaultValueFactory = _ => d.Seed };
         Option<string> device = CommonOptions.Device();
         Option<bool> json = CommonOptions.Json();
         var command = new Command("train", "Tokens/s, peak memory and op breakdown of one optimizer step (forward + backward + AdamW) per method")
         {
-            model, preset, writeModel, methods, batch, seq, steps, warmup, rank, experts, targets, bf16, tf32, recompute, noBreakdown, seed, device, json,
+            model, preset, writeModel, methods, batch, seq, steps, warmup, rank, experts, targets, bf16, tf32, recompute, data, noBreakdown, seed, device, json,
         };
         command.SetAction(parse =>
         {
@@ -85,7 +87,10 @@ internal static class TrainBenchCommand
                     : LlamaModel.CreateRandom(ModelPreset.Get(presetName), dev, baseOptions.Seed, full, frozen);
                 loaded.RecomputeActivations = parse.GetValue(recompute);
                 console.Error.WriteLine($"mor: timing {name} ...");
-                TrainBenchmarkResult result = TrainBenchmark.Run(loaded, modelDir ?? presetName, baseOptions with { Method = method });
+                IReadOnlyList<PackedSequence>? rows = parse.GetValue(data) is { } path
+                    ? TrainBenchmark.ReadRows(path, loaded.Config.VocabSize, baseOptions.Batch, baseOptions.SeqLen)
+                    : null;
+                TrainBenchmarkResult result = TrainBenchmark.Run(loaded, modelDir ?? presetName, baseOptions with { Method = method }, rows);
                 results.Add(result);
                 if (asJson)
                 {

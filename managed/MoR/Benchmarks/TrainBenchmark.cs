@@ -33,6 +33,42 @@ public static class TrainBenchmark
     }
 
     /// <summary>
+    /// The first <paramref name="rows"/> lines of a <c>mor eval</c>-style JSONL file (<c>{"input_ids": [...], "labels": [...]}</c>,
+    /// Hugging Face convention: labels aligned with input_ids, shifted here), each exactly <paramref name="seqLen"/>
+    /// tokens: the batch a peer (PyTorch, TorchSharp) computes its loss on, so the two losses can be compared.
+    /// </summary>
+    /// <exception cref="FormatException">A line is malformed, has another length, or the file has too few lines.</exception>
+    public static IReadOnlyList<PackedSequence> ReadRows(string path, int vocab, int rows, int seqLen)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var list = new List<PackedSequence>(rows);
+        int number = 0;
+        foreach (string line in File.ReadLines(path))
+        {
+            number++;
+            if (list.Count == rows)
+            {
+                break;
+            }
+
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            (int[] ids, int[] labels) = Evaluator.Parse(line, tokenizer: null, vocab, path, number);
+            if (ids.Length != seqLen)
+            {
+                throw new FormatException($"{path} line {number}: {ids.Length} tokens, but the sequence length is {seqLen}");
+            }
+
+            list.Add(new PackedSequence(ids, Evaluator.ShiftedTargets(labels)));
+        }
+
+        return list.Count == rows ? list : throw new FormatException($"{path}: {list.Count} rows, but the batch needs {rows}");
+    }
+
+    /// <summary>
     /// Attaches <paramref name="options"/>' adapters to <paramref name="model"/> (unless full fine-tuning) and
     /// times its steps on <paramref name="rows"/> (random tokens when null), every step on the same batch.
     /// </summary>

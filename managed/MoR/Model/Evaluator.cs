@@ -66,20 +66,26 @@ public static class Evaluator
                 continue; // nothing to predict
             }
 
-            // HF shifts inside the model: position t predicts labels[t + 1]; the last position predicts nothing.
-            int[] targets = new int[ids.Length];
-            for (int t = 0; t < ids.Length; t++)
-            {
-                targets[t] = t + 1 < ids.Length ? labels[t + 1] : TokenBatch.IgnoreIndex;
-            }
-
-            total += model.Evaluate(new TokenBatch(1, ids.Length, ids, targets));
+            total += model.Evaluate(new TokenBatch(1, ids.Length, ids, ShiftedTargets(labels)));
         }
 
         return new EvaluationResult(sequences, total.Tokens, total.Mean);
     }
 
-    private static (int[] Ids, int[] Labels) Parse(string line, ITextTokenizer? tokenizer, int vocab, string source, int number)
+    /// <summary>HF shifts inside the model: position t predicts labels[t + 1]; the last position predicts nothing.</summary>
+    internal static int[] ShiftedTargets(int[] labels)
+    {
+        int[] targets = new int[labels.Length];
+        for (int t = 0; t < labels.Length; t++)
+        {
+            targets[t] = t + 1 < labels.Length ? labels[t + 1] : TokenBatch.IgnoreIndex;
+        }
+
+        return targets;
+    }
+
+    /// <summary>One JSONL line's (input_ids, labels); a line that is not one names its source and number.</summary>
+    internal static (int[] Ids, int[] Labels) Parse(string line, ITextTokenizer? tokenizer, int vocab, string source, int number)
     {
         FormatException Error(string detail) => new($"{source} line {number}: {detail}");
         JsonDocument doc;

@@ -58,6 +58,37 @@ public sealed class BenchCommandTests
         Assert.Contains("optimizer", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bench_train_on_a_jsonl_batch_starts_from_the_loss_mor_eval_reports_for_it()
+    {
+        using var dir = new MoR.Tests.IO.TempDirectory();
+        string modelDir = Path.Combine(dir.Path, "tiny"), data = Path.Combine(dir.Path, "batch.jsonl");
+        var rng = new Random(4);
+        File.WriteAllLines(data, Enumerable.Range(0, 2).Select(_ =>
+        {
+            int[] ids = [.. Enumerable.Range(0, 12).Select(_ => rng.Next(256))];
+            int[] labels = [.. ids.Select((id, i) => i < 3 ? -100 : id)]; // a masked prompt
+            return JsonSerializer.Serialize(new Dictionary<string, int[]> { ["input_ids"] = ids, ["labels"] = labels });
+        }));
+        (int code, string stdout, string stderr) = CliRunner.Run(
+            "bench", "train", "--preset", "tiny", "--write-model", modelDir, "--method", "lora", "--batch", "2", "--seq-len", "12",
+            "--steps", "1", "--warmup", "0", "--data", data, "--json");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        TrainBenchmarkResult result = TrainBenchmarkResult.FromJson(stdout.Trim());
+
+        (code, stdout, stderr) = CliRunner.Run("eval", "--model", modelDir, "--data", data, "--json");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        using JsonDocument eval = JsonDocument.Parse(stdout.Trim());
+        Assert.Equal(eval.RootElement.GetProperty("mean_nll").GetDouble(), result.Losses[0], 5);
+
+        (code, _, stderr) = CliRunner.Run("bench", "train", "--model", modelDir, "--batch", "3", "--seq-len", "12", "--data", data);
+        Assert.Equal(ExitCodes.RuntimeError, code);
+        Assert.Contains("2 rows, but the batch needs 3", stderr, StringComparison.Ordinal);
+        (code, _, stderr) = CliRunner.Run("bench", "train", "--model", modelDir, "--batch", "2", "--seq-len", "10", "--data", data);
+        Assert.Equal(ExitCodes.RuntimeError, code);
+        Assert.Contains("12 tokens, but the sequence length is 10", stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("bench", "train", "--preset", "nosuch")]
     [InlineData("bench", "train", "--method", "bogus")]
