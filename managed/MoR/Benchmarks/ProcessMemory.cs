@@ -14,8 +14,8 @@ public static class ProcessMemory
             {
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
                 {
-                    // "VmHWM:     123456 kB"
-                    string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    // "VmHWM:     123456 kB" (spaces or a tab after the colon, depending on the kernel)
+                    string[] parts = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
                     return long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
                 }
             }

@@ -65,8 +65,9 @@ void attention_forward(const AttentionArgs& a, const float* q, const float* k, c
     }
 }
 
-void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v, const float* out,
-                        const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+void attention_backward(const AttentionArgs& a, const float* q, const float* k, const float* v,
+                        const float* /*out: D_i comes from P and dP*/, const float* lse, const float* dout, float* dq,
+                        float* dk, float* dv) {
   const int64_t D = a.head_dim, o_ld = a.q_heads * D;
   const size_t block = static_cast<size_t>(std::min(kQueryBlock, a.q_len) * a.kv_len);
   std::vector<float> p(block), ds(block);
@@ -78,7 +79,6 @@ void attention_backward(const AttentionArgs& a, const float* q, const float* k, 
       for (int64_t t0 = 0; t0 < a.q_len; t0 += kQueryBlock) {
         const int64_t t1 = std::min(a.q_len, t0 + kQueryBlock), rows = t1 - t0, L = keys_for_block(a, t1);
         const float* qb = hv.q + t0 * hv.q_ld;
-        const float* ob = out + ((b * a.q_len + t0) * a.q_heads + h) * D;
         const float* dob = dout + ((b * a.q_len + t0) * a.q_heads + h) * D;
         // P = exp(scale·Q·Kᵀ − lse), zero past each row's last key.
         sgemm_f32(false, true, rows, L, D, a.scale, qb, hv.q_ld, hv.k, hv.kv_ld, 0.0f, p.data(), L);
@@ -89,12 +89,11 @@ void attention_backward(const AttentionArgs& a, const float* q, const float* k, 
           float *pr = p.data() + i * L, *dr = ds.data() + i * L;
           const int64_t last = last_key(a, t0 + i);
           const float row_lse = lse[(b * a.q_heads + h) * a.q_len + t0 + i];
-          float di = 0.0f;  // Σ_d dO·O = Σ_j P·dP
-          for (int64_t d = 0; d < D; ++d) di += dob[i * o_ld + d] * ob[i * o_ld + d];
-          for (int64_t j = 0; j <= last; ++j) {
-            pr[j] = std::exp(pr[j] - row_lse);
-            dr[j] = pr[j] * (dr[j] - di) * a.scale;  // dS
-          }
+          // D_i = Σ_d dO·O, taken as Σ_j P·dP (equal, as O = P·V) so that it rounds like dP itself: with one
+          // visible key dS is then exactly 0, as it is mathematically.
+          float di = 0.0f;
+          for (int64_t j = 0; j <= last; ++j) di += (pr[j] = std::exp(pr[j] - row_lse)) * dr[j];
+          for (int64_t j = 0; j <= last; ++j) dr[j] = pr[j] * (dr[j] - di) * a.scale;  // dS
           std::fill(pr + last + 1, pr + L, 0.0f);
           std::fill(dr + last + 1, dr + L, 0.0f);
         }
