@@ -7,6 +7,17 @@ if (args.Length > 0 && args[0] == "quick")
     return QuickMode.Run(args[1..]);
 }
 
+// `train`: optimizer steps, ours vs TorchSharp, each in its own process (`train-cell`), then docs/PERFORMANCE.md.
+if (args.Length > 0 && args[0] == "train")
+{
+    return TrainComparison.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "train-cell")
+{
+    return TrainCell.Run(args[1..]);
+}
+
 if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(QuickOptions.Usage);

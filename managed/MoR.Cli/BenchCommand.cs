@@ -16,6 +16,7 @@ internal static class BenchCommand
         command.Add(Layer(console));
         command.Add(Gemm(console));
         command.Add(TrainBenchCommand.Create(console));
+        command.Add(ModelBenchCommand.Create(console));
         return command;
     }
 

@@ -71,6 +71,36 @@ TEST(Gemm, F32AlphaBetaAndStridedBatch) {
 
 TEST(Gemm, ZeroKScalesC) { run_f32_case(MOR_BACKEND_CPU, {4, 5, 0, false, false}, 1, 1.0f, 2.0f, 1e-6); }
 
+TEST(Gemm, FewRowsTimesBf16WeightMatchReferenceWithAlphaBetaAndStrides) {
+  // m <= 8 with an F32 X and a BF16 Wᵀ takes the streaming path (decode); m = 9 goes to sbgemm / the built-in one.
+  Context ctx;
+  const int64_t n = 37, k = 301, ldx = k + 3, ldc = n + 5;
+  for (int64_t m : {1, 3, 8, 9}) {
+    SCOPED_TRACE(m);
+    auto hx = random_vector((size_t)(m * ldx), 21), hw = random_vector((size_t)(n * k), 22),
+         hc = random_vector((size_t)(m * ldc), 23);
+    std::vector<uint16_t> w16(hw.size());
+    ref::Vec rx((size_t)(m * k)), rw(hw.size());
+    for (size_t i = 0; i < hw.size(); ++i) w16[i] = mor::f32_to_bf16(hw[i]), rw[i] = mor::bf16_to_f32(w16[i]);
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t i = 0; i < k; ++i) rx[r * k + i] = mor::bf16_to_f32(mor::f32_to_bf16(hx[r * ldx + i]));
+    const ref::Vec prod = ref::gemm(false, true, m, n, k, rx, rw);
+    Buffer x(ctx.get(), hx), w(ctx.get(), MOR_DTYPE_BF16, n * k), c(ctx.get(), hc);
+    MOR_ASSERT_OK(mor_buffer_upload(w.get(), 0, w16.data(), n * k, nullptr));
+    MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, 0, 1, m, n, k, 0.5f, x.get(), 0, ldx, 0, w.get(), 0, k, 0, 2.0f, c.get(),
+                           0, ldc, 0, 1, 0));
+    const auto got = c.f32();
+    double err = 0, norm = 0;
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const double want = j < n ? 0.5 * prod[r * n + j] + 2.0 * hc[r * ldc + j] : hc[r * ldc + j];  // padding untouched
+        err = std::max(err, std::abs(got[r * ldc + j] - want));
+        norm = std::max(norm, std::abs(want));
+      }
+    EXPECT_LT(err / norm, 1e-5);
+  }
+}
+
 TEST(Gemm, Bf16InputsF32AccumulateAndMixedOperands) {
   Context ctx;
   const int64_t m = 33, n = 19, k = 257;

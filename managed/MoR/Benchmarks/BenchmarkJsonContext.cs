@@ -13,4 +13,5 @@ namespace MoR.Benchmarks;
 [JsonSerializable(typeof(GemmBenchmarkReport))]
 [JsonSerializable(typeof(LayerBenchmarkReport))]
 [JsonSerializable(typeof(TrainBenchmarkResult))]
+[JsonSerializable(typeof(ModelBenchmarkResult))]
 public sealed partial class BenchmarkJsonContext : JsonSerializerContext;

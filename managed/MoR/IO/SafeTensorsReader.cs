@@ -217,7 +217,7 @@ public sealed unsafe class SafeTensorsReader : IDisposable
         return _base + DataStart + info.Begin;
     }
 
-    /// <summary>Copies a tensor into a new device tensor.</summary>
+    /// <summary>Copies a tensor into a new device tensor, then drops the copied pages of the mapping from the resident set (<see cref="MappedPages"/>).</summary>
     /// <param name="name">The tensor name.</param>
     /// <param name="device">Where to allocate it.</param>
     /// <returns>A tensor the caller owns.</returns>
@@ -230,6 +230,7 @@ public sealed unsafe class SafeTensorsReader : IDisposable
         try
         {
             tensor.CopyFromBytes(GetBytes(info));
+            MappedPages.Release(GetPointer(info), info.ByteLength);
             return tensor;
         }
         catch

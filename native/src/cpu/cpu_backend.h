@@ -11,6 +11,9 @@ void gemm(const GemmArgs& g);
 // kernels that are GEMMs inside (attention).
 void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+// C[m×n] = alpha·X·Wᵀ + beta·C, X F32 [m×k] (rounded to BF16), W BF16 [n×k]: the few-row path (decode).
+void gemm_rows_bf16_weight(int64_t m, int64_t n, int64_t k, float alpha, const float* x, int64_t ldx, const uint16_t* w,
+                           int64_t ldw, float beta, float* c, int64_t ldc);
 
 void gate_forward(const GateShape& sh, const float* hz, const float* omega_a, float* g, float* p);
 void gate_backward(const GateShape& sh, const float* hz, const float* g, const float* omega_a, const float* dp,

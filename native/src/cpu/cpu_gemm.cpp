@@ -104,12 +104,20 @@ void check_int_range(const GemmArgs& g) {
       fail(MOR_ERR_NOT_SUPPORTED, "gemm: dimension " + std::to_string(v) + " exceeds the CPU BLAS 32-bit limit");
 }
 
+// Up to this many rows, X·Wᵀ with a BF16 W streams W instead of handing it to sbgemm (see cpu_gemv_bf16.cpp).
+constexpr int64_t kFewRows = 8;
+
 // One batch entry with F32 output.
 void gemm_one(const GemmArgs& g, const void* a, const void* b, float* c, int64_t ldc) {
   const bool all_f32 = g.a_type == MOR_DTYPE_F32 && g.b_type == MOR_DTYPE_F32;
   if (all_f32) {
     sgemm_f32(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, static_cast<const float*>(a), g.lda,
               static_cast<const float*>(b), g.ldb, g.beta, c, ldc);
+    return;
+  }
+  if (g.a_type == MOR_DTYPE_F32 && g.b_type == MOR_DTYPE_BF16 && !g.trans_a && g.trans_b && g.m <= kFewRows) {
+    gemm_rows_bf16_weight(g.m, g.n, g.k, g.alpha, static_cast<const float*>(a), g.lda, static_cast<const uint16_t*>(b),
+                          g.ldb, g.beta, c, ldc);
     return;
   }
   const mor_dtype narrow_type = g.a_type != MOR_DTYPE_F32 ? g.a_type : g.b_type;
