@@ -30,7 +30,7 @@ internal static class TrainBenchCommand
         var experts = new Option<int>("--experts") { Description = "Experts N (MoR, MoE-LoRA)", DefaultValueFactory = _ => d.Experts };
         var targets = new Option<string[]>("--target") { Description = "Adapted projections (repeatable; default gate_proj up_proj down_proj)", AllowMultipleArgumentsPerToken = true };
         var bf16 = new Option<bool>("--bf16-base") { Description = "Frozen base weights in BF16" };
-        var tf32 = new Option<bool>("--tf32") { Description = "Allow TF32 tensor cores for F32 GEMMs (CUDA)" };
+        var tf32 = new Option<bool>("--tf32") { Description = "Allow TF32 tensor cores for F32 GEMMs and BF16 tensor-core attention (CUDA)" };
         var recompute = new Option<bool>("--recompute") { Description = "Recompute activations in backward" };
         var data = new Option<string?>("--data") { Description = "JSONL batch ({\"input_ids\", \"labels\"} per row, HF convention) instead of random tokens: compare losses with a peer" };
         var noBreakdown = new Option<bool>("--no-breakdown") { Description = "Skip the profiled step" };

@@ -80,14 +80,17 @@ struct AttnCase {
   int64_t cap_pad = 0;  // extra rows per kv batch (a KV cache with spare capacity)
   bool fused = false;   // q, k, v (and dq, dk, dv) in one [q | k | v] buffer; needs Tq == Tk
   float in_scale = 1.0f;
+  bool aligned = false;  // offsets that keep every row 16-byte aligned (the tensor-core path needs it)
 };
 
 std::string describe(const AttnCase& c) {
   char s[256];
   std::snprintf(s, sizeof s,
-                "B=%lld Tq=%lld Tk=%lld Hq=%lld Hkv=%lld D=%lld causal=%d q_pad=%lld kv_pad=%lld cap_pad=%lld fused=%d",
+                "B=%lld Tq=%lld Tk=%lld Hq=%lld Hkv=%lld D=%lld causal=%d q_pad=%lld kv_pad=%lld cap_pad=%lld fused=%d "
+                "aligned=%d",
                 (long long)c.B, (long long)c.Tq, (long long)c.Tk, (long long)c.Hq, (long long)c.Hkv, (long long)c.D,
-                (int)c.causal, (long long)c.q_pad, (long long)c.kv_pad, (long long)c.cap_pad, (int)c.fused);
+                (int)c.causal, (long long)c.q_pad, (long long)c.kv_pad, (long long)c.cap_pad, (int)c.fused,
+                (int)c.aligned);
   return s;
 }
 
@@ -110,8 +113,8 @@ AttnLayout layout(const AttnCase& c) {
     d.kv_row_stride = W, d.kv_batch_stride = c.Tk * W;
     L.q_numel = L.k_numel = L.v_numel = c.B * c.Tq * W;
   } else {
-    d.q_offset = 3, d.q_row_stride = c.Hq * c.D + c.q_pad;
-    d.k_offset = 5, d.v_offset = 2;
+    d.q_offset = c.aligned ? 4 : 3, d.q_row_stride = c.Hq * c.D + c.q_pad;
+    d.k_offset = c.aligned ? 8 : 5, d.v_offset = c.aligned ? 12 : 2;
     d.kv_row_stride = c.Hkv * c.D + c.kv_pad;
     d.kv_batch_stride = (c.Tk + c.cap_pad) * d.kv_row_stride;
     L.q_numel = d.q_offset + c.B * c.Tq * d.q_row_stride;
@@ -178,6 +181,55 @@ void check_attention(const TxPair& ctx, const AttnCase& c) {
     EXPECT_LT(rel_added(gpu.dv, cpu.dv, random_vector(L.v_numel, seed + 7, 0.5f), floor), 1e-4) << "dv";
   }
 }
+
+// A CUDA context that allows reduced precision: attention takes the BF16 tensor-core kernels where
+// they apply (sm_80+, head_dim 64/128, q_len >= 16, aligned rows; MOR_ATTENTION unset).
+class Bf16Context {
+ public:
+  Bf16Context() : ctx_(MOR_BACKEND_CUDA) {
+    if (ctx_.status() == MOR_OK) status_ = mor_context_set_allow_tf32(ctx_.get(), 1);
+  }
+  bool ok() const { return ctx_.status() == MOR_OK && status_ == MOR_OK; }
+  mor_context get() const { return ctx_.get(); }
+
+ private:
+  Context ctx_;
+  int32_t status_ = MOR_ERR_INVALID_ARGUMENT;
+};
+
+bool device_has_bf16_mma() {
+  mor_device_info info;
+  std::memset(&info, 0, sizeof info);
+  return mor_device_info_get(MOR_BACKEND_CUDA, 0, &info) == MOR_OK && info.compute_capability_major >= 8;
+}
+
+// The tensor-core path against the CPU. Tolerances come from a float64 emulation of the kernels'
+// rounding (q, k, v, dout, P and dS rounded to BF16, F32 accumulation) on these U(−1, 1) inputs at
+// T = 64..512, D = 64/128: worst norm-relative errors out 3e-3, lse 2.5e-4, dv 3e-3, dq/dk 7e-3
+// (dS = P ⊙ (dP − D_i) loses a little more: D_i is exact F32 while dP has BF16 operands). BF16 has
+// an 8-bit significand (unit roundoff 2^-9 ≈ 2e-3), so the bounds below are ~3× the emulated worst
+// case; an indexing or masking bug gives errors of order 1.
+void check_attention_bf16(mor_context cpu, mor_context gpu, const AttnCase& c, double lse_tol = 1e-3) {
+  SCOPED_TRACE(describe(c) + " [bf16 tensor cores]");
+  const uint64_t seed = 3000 + (uint64_t)(c.B * 131 + c.Tq * 17 + c.Tk * 7 + c.D);
+  const AttnResult want = run_attention(cpu, c, true, seed);
+  const AttnResult got = run_attention(gpu, c, true, seed);
+  EXPECT_LT(rel(got.out, want.out), 1e-2) << "out";
+  EXPECT_LT(rel(got.lse, want.lse), lse_tol) << "lse";
+  const AttnLayout L = layout(c);
+  const double floor = 1e-3;  // as in check_attention: exact zeros on the CPU (one visible key)
+  EXPECT_LT(rel_added(got.dq, want.dq, random_vector(L.q_numel, seed + 5, 0.5f), floor), 2e-2)
+      << (c.fused ? "d[q|k|v]" : "dq");
+  if (!c.fused) {
+    EXPECT_LT(rel_added(got.dk, want.dk, random_vector(L.k_numel, seed + 6, 0.5f), floor), 2e-2) << "dk";
+    EXPECT_LT(rel_added(got.dv, want.dv, random_vector(L.v_numel, seed + 7, 0.5f), floor), 1e-2) << "dv";
+  }
+}
+
+#define TX_BF16(name)                  \
+  Context name##_cpu(MOR_BACKEND_CPU); \
+  Bf16Context name;                    \
+  ASSERT_TRUE(name##_cpu.status() == MOR_OK && name.ok()) << "context creation failed: " << mor_last_error()
 
 }  // namespace
 
@@ -472,6 +524,88 @@ TEST(CudaTransformer, SumSquaresAxpyScaleMatchCpuAndPropagateNonFinite) {
   EXPECT_TRUE(std::isnan(ss));
 }
 
+// ---- attention on BF16 tensor cores (allow_tf32 = 1) -------------------------------------------------
+
+TEST(CudaTransformer, AttentionTensorCoresGqaAndHeadDimsMatchCpu) {
+  TX_REQUIRE_CUDA();
+  TX_BF16(gpu);
+  auto run = [&](AttnCase c) {
+    c.aligned = true;
+    check_attention_bf16(gpu_cpu.get(), gpu.get(), c);
+  };
+  run({2, 64, 64, 4, 4, 64});     // GQA 1, exactly one tile
+  run({2, 127, 127, 4, 2, 128});  // GQA 2, a partial second tile
+  run({1, 200, 200, 8, 2, 128});  // GQA 4, partial tiles in every kernel
+  run({2, 200, 200, 4, 1, 64});   // GQA 4 at D = 64 (64-query tiles in dK/dV)
+  run({1, 16, 16, 2, 1, 128});    // the smallest q_len the fast path takes
+  AttnCase sharp{1, 130, 130, 2, 1, 64};
+  sharp.in_scale = 2.0f;  // peaked softmax: exercises the online rescaling across key tiles
+  sharp.aligned = true;
+  // Scores are 4× larger and so is their absolute BF16 error: the emulation gives lse 8e-4 here.
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), sharp, 3e-3);
+}
+
+TEST(CudaTransformer, AttentionTensorCoresKvCacheFusedAndNonCausalMatchCpu) {
+  TX_REQUIRE_CUDA();
+  TX_BF16(gpu);
+  AttnCase cache{2, 40, 130, 8, 2, 128};  // q_len < kv_len: queries see a cache prefix
+  cache.cap_pad = 3;                      // padded kv_batch_stride
+  cache.kv_pad = 4;                       // padded kv rows (still 16-byte multiples)
+  cache.aligned = true;
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), cache);
+  AttnCase cache64{2, 70, 300, 4, 4, 64};
+  cache64.cap_pad = 8;
+  cache64.aligned = true;
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), cache64);
+  AttnCase fused{2, 96, 96, 4, 2, 64};
+  fused.fused = true;  // q/k/v and the gradients inside one buffer each, 16-byte-aligned columns
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), fused);
+  AttnCase full{2, 50, 150, 4, 2, 128};
+  full.causal = false;
+  full.aligned = true;
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), full);
+  // Cases the fast path declines (T = 1 decode, odd D, unaligned rows) fall back to the F32 kernels.
+  AttnCase one{2, 1, 200, 4, 1, 128};
+  one.aligned = true;
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), one);
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), {1, 45, 45, 2, 1, 96});
+  AttnCase odd{1, 64, 64, 2, 2, 64};
+  odd.q_pad = 1;
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), odd);
+}
+
+TEST(CudaTransformer, AttentionTensorCoresLongSequenceMatchesCpu) {
+  TX_REQUIRE_CUDA();
+  TX_BF16(gpu);
+  AttnCase c{1, 2048, 2048, 4, 1, 128};  // 32 key tiles of online softmax, GQA 4
+  c.aligned = true;
+  check_attention_bf16(gpu_cpu.get(), gpu.get(), c);
+}
+
+// The fast path is deterministic too, and it is really taken: its results differ from the F32
+// kernels' (BF16 operands) on a device that has it.
+TEST(CudaTransformer, AttentionTensorCoresAreBitIdenticalRunToRunAndSelected) {
+  TX_REQUIRE_CUDA();
+  Bf16Context fast;
+  Context exact(MOR_BACKEND_CUDA);
+  ASSERT_TRUE(fast.ok() && exact.status() == MOR_OK) << mor_last_error();
+  for (int64_t D : {64, 128}) {
+    AttnCase c{2, 150, 150, 8, 2, D};
+    c.aligned = true;
+    SCOPED_TRACE(describe(c));
+    const AttnResult a = run_attention(fast.get(), c, true, 7), b = run_attention(fast.get(), c, true, 7);
+    EXPECT_TRUE(bit_identical(a.out, b.out) && bit_identical(a.lse, b.lse));
+    EXPECT_TRUE(bit_identical(a.dq, b.dq)) << "dq";
+    EXPECT_TRUE(bit_identical(a.dk, b.dk)) << "dk";
+    EXPECT_TRUE(bit_identical(a.dv, b.dv)) << "dv";
+    if (device_has_bf16_mma()) {
+      const AttnResult f = run_attention(exact.get(), c, true, 7);
+      EXPECT_FALSE(bit_identical(a.out, f.out)) << "allow_tf32 = 1 did not select the tensor-core forward";
+      EXPECT_FALSE(bit_identical(a.dk, f.dk)) << "allow_tf32 = 1 did not select the tensor-core backward";
+    }
+  }
+}
+
 // ---- determinism -----------------------------------------------------------------------------------
 
 TEST(CudaTransformer, BackwardsAreBitIdenticalRunToRun) {
@@ -505,41 +639,45 @@ TEST(CudaTransformer, BackwardsAreBitIdenticalRunToRun) {
 
 // ---- timing (run with --gtest_also_run_disabled_tests on a GPU machine) ------------------------------
 
+// Both paths: F32 SIMT kernels (allow_tf32 = 0) and BF16 tensor cores (allow_tf32 = 1).
 TEST(CudaTransformerPerf, DISABLED_AttentionT2048D128H32) {
   TX_REQUIRE_CUDA();
   Context ctx(MOR_BACKEND_CUDA);
   ASSERT_EQ(ctx.status(), MOR_OK) << mor_last_error();
-  for (int64_t Hkv : {32, 8}) {
-    const AttnCase c{1, 2048, 2048, 32, Hkv, 128};
-    const AttnLayout L = layout(c);
-    const int64_t out_n = c.B * c.Tq * c.Hq * c.D, lse_n = c.B * c.Hq * c.Tq;
-    Buffer bq(ctx.get(), random_vector(L.q_numel, 1)), bk(ctx.get(), random_vector(L.k_numel, 2)),
-        bv(ctx.get(), random_vector(L.v_numel, 3)), bo(ctx.get(), MOR_DTYPE_F32, out_n),
-        bl(ctx.get(), MOR_DTYPE_F32, lse_n), bdo(ctx.get(), random_vector(out_n, 4)),
-        bdq(ctx.get(), MOR_DTYPE_F32, L.q_numel), bdk(ctx.get(), MOR_DTYPE_F32, L.k_numel),
-        bdv(ctx.get(), MOR_DTYPE_F32, L.v_numel);
-    auto fwd = [&] {
-      return mor_attention_forward(ctx.get(), nullptr, &L.d, bq.get(), bk.get(), bv.get(), bo.get(), bl.get());
-    };
-    auto bwd = [&] {
-      return mor_attention_backward(ctx.get(), nullptr, &L.d, bq.get(), bk.get(), bv.get(), bo.get(), bl.get(),
-                                    bdo.get(), bdq.get(), bdk.get(), bdv.get());
-    };
-    auto time_ms = [&](auto&& op) {
-      for (int i = 0; i < 2; ++i) EXPECT_EQ(op(), MOR_OK) << mor_last_error();
-      EXPECT_EQ(mor_context_synchronize(ctx.get()), MOR_OK);
-      const int reps = 10;
-      const auto t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < reps; ++i) EXPECT_EQ(op(), MOR_OK) << mor_last_error();
-      EXPECT_EQ(mor_context_synchronize(ctx.get()), MOR_OK);
-      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
-    };
-    const double f = time_ms(fwd), b = time_ms(bwd);
-    // Causal: half the T×T scores. Forward 2 GEMM-like products, backward 5 (incl. the dQ recompute).
-    const double half_flops = 2.0 * c.B * c.Hq * (double)c.Tq * c.Tk * c.D / 2.0;
-    std::printf(
-        "[ perf ] attention B=1 T=2048 Hq=32 Hkv=%lld D=128 causal: forward %.3f ms (%.1f TFLOP/s), "
-        "backward %.3f ms (%.1f TFLOP/s incl. recompute)\n",
-        (long long)Hkv, f, 2 * half_flops / f * 1e-9, b, 5 * half_flops / b * 1e-9);
-  }
+  for (int32_t fast : {0, 1})
+    for (int64_t Hkv : {32, 8}) {
+      ASSERT_EQ(mor_context_set_allow_tf32(ctx.get(), fast), MOR_OK);
+      AttnCase c{1, 2048, 2048, 32, Hkv, 128};
+      c.aligned = true;
+      const AttnLayout L = layout(c);
+      const int64_t out_n = c.B * c.Tq * c.Hq * c.D, lse_n = c.B * c.Hq * c.Tq;
+      Buffer bq(ctx.get(), random_vector(L.q_numel, 1)), bk(ctx.get(), random_vector(L.k_numel, 2)),
+          bv(ctx.get(), random_vector(L.v_numel, 3)), bo(ctx.get(), MOR_DTYPE_F32, out_n),
+          bl(ctx.get(), MOR_DTYPE_F32, lse_n), bdo(ctx.get(), random_vector(out_n, 4)),
+          bdq(ctx.get(), MOR_DTYPE_F32, L.q_numel), bdk(ctx.get(), MOR_DTYPE_F32, L.k_numel),
+          bdv(ctx.get(), MOR_DTYPE_F32, L.v_numel);
+      auto fwd = [&] {
+        return mor_attention_forward(ctx.get(), nullptr, &L.d, bq.get(), bk.get(), bv.get(), bo.get(), bl.get());
+      };
+      auto bwd = [&] {
+        return mor_attention_backward(ctx.get(), nullptr, &L.d, bq.get(), bk.get(), bv.get(), bo.get(), bl.get(),
+                                      bdo.get(), bdq.get(), bdk.get(), bdv.get());
+      };
+      auto time_ms = [&](auto&& op) {
+        for (int i = 0; i < 2; ++i) EXPECT_EQ(op(), MOR_OK) << mor_last_error();
+        EXPECT_EQ(mor_context_synchronize(ctx.get()), MOR_OK);
+        const int reps = 10;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < reps; ++i) EXPECT_EQ(op(), MOR_OK) << mor_last_error();
+        EXPECT_EQ(mor_context_synchronize(ctx.get()), MOR_OK);
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+      };
+      const double f = time_ms(fwd), b = time_ms(bwd);
+      // Causal: half the T×T scores. Forward 2 GEMM-like products, backward 5 (incl. the dQ recompute).
+      const double half_flops = 2.0 * c.B * c.Hq * (double)c.Tq * c.Tk * c.D / 2.0;
+      std::printf(
+          "[ perf ] attention %s B=1 T=2048 Hq=32 Hkv=%lld D=128 causal: forward %.3f ms (%.1f TFLOP/s), "
+          "backward %.3f ms (%.1f TFLOP/s incl. recompute)\n",
+          fast ? "bf16-mma" : "f32-simt", (long long)Hkv, f, 2 * half_flops / f * 1e-9, b, 5 * half_flops / b * 1e-9);
+    }
 }

@@ -104,7 +104,12 @@ MOR_API int32_t mor_context_backend(mor_context ctx, int32_t* backend);
 MOR_API int32_t mor_context_synchronize(mor_context ctx);
 /* Lets the GEMMs inside fused ops (adapters: LoRA, MoR, MoE-LoRA, DoRA) use TF32 tensor cores for their
  * F32 operands on CUDA (off by default; no effect on CPU). With a BF16 frozen base the adapter GEMMs are
- * otherwise F32 SIMT GEMMs, several times slower than the base's BF16 tensor-core GEMMs. */
+ * otherwise F32 SIMT GEMMs, several times slower than the base's BF16 tensor-core GEMMs.
+ * It also lets mor_attention_forward/backward run on BF16 tensor cores (q, k, v, dout and the
+ * probabilities rounded to BF16, F32 accumulation and softmax; ~3e-3 relative error instead of ~1e-6)
+ * on sm_80+ for head_dim 64 or 128, q_len >= 16 and 16-byte-aligned rows; other problems keep the F32
+ * kernels. Still deterministic. The environment variable MOR_ATTENTION=f32 keeps attention on the F32
+ * kernels regardless. */
 MOR_API int32_t mor_context_set_allow_tf32(mor_context ctx, int32_t allow);
 
 MOR_API int32_t mor_stream_create(mor_context ctx, mor_stream* out);

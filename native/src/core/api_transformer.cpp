@@ -131,7 +131,8 @@ AttentionArgs check_attention(mor_context_t* ctx, const mor_attention_dims* d, m
                        d->kv_row_stride,
                        d->kv_batch_stride,
                        d->scale,
-                       d->causal != 0};
+                       d->causal != 0,
+                       ctx->allow_tf32.load()};
 }
 }  // namespace
 

@@ -40,6 +40,8 @@ struct AttentionArgs {
   int64_t q_row_stride, kv_row_stride, kv_batch_stride;
   float scale;
   bool causal;
+  // mor_context_set_allow_tf32: a backend may use reduced-precision (BF16 tensor-core) kernels.
+  bool reduced_precision = false;
 };
 
 struct AdamWArgs {

@@ -8,7 +8,8 @@
 //  - rope: one thread per (token, frequency); cos/sin in double, applied to every head of the row.
 //  - attention: 256 threads as a 16×16 grid; F32 FMA math, tiles in shared memory (rows padded by 4
 //    floats: conflict-free 16-byte accesses), online softmax, no T×T matrix. The head dimension is
-//    padded (zeros) to DP ∈ {64, 128, 256}.
+//    padded (zeros) to DP ∈ {64, 128, 256}. With reduced precision allowed, head_dim 64/128 problems
+//    go to the BF16 tensor-core kernels instead (attention_mma.cu; D_i still comes from here).
 //      forward: block = (64-query tile, q head, batch); 64-key tiles. Thread (ty, tx) owns queries
 //        ty+16i (i < 4) and keys tx+16j of a tile, and output columns 64g+4tx..+3.
 //      backward: D_i = dout·out (warp per row) into scratch; then dK/dV with block = (key tile, kv
@@ -26,6 +27,7 @@
 
 #include "common/dropout_hash.h"
 #include "common/float16.h"
+#include "cuda/attention_mma.h"
 #include "cuda/kernel_common.cuh"
 #include "cuda/transformer_kernels.h"
 
@@ -962,7 +964,9 @@ void rope(const Launch& l, int64_t T, int64_t H, int64_t D, float* x, int64_t ld
 void attention_forward(const Launch& l, const AttentionArgs& a, const float* q, const float* k, const float* v,
                        float* out, float* lse) {
   if (a.batch <= 0 || a.q_len <= 0) return;
-  const AttnDims d = attn_dims(a, aligned16(q) && aligned16(k) && aligned16(v) && aligned16(out));
+  const bool aligned = aligned16(q) && aligned16(k) && aligned16(v) && aligned16(out);
+  const AttnDims d = attn_dims(a, aligned);  // validates the sizes for both paths
+  if (attention_mma_selected(a, aligned)) return attention_mma_forward(l, a, q, k, v, out, lse);
   switch (padded_head_dim(d.D)) {
     case 64:
       launch_attention_forward<64>(l, d, a.batch, q, k, v, out, lse);
@@ -985,11 +989,13 @@ void attention_backward(const Launch& l, const AttentionArgs& a, const float* q,
                         const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv,
                         float* scratch) {
   if (a.batch <= 0 || a.q_len <= 0) return;
-  const AttnDims d = attn_dims(a, aligned16(q) && aligned16(k) && aligned16(v) && aligned16(dout));
+  const bool aligned = aligned16(q) && aligned16(k) && aligned16(v) && aligned16(dout);
+  const AttnDims d = attn_dims(a, aligned);
   const int64_t rows = a.batch * a.q_len * a.q_heads;
   attention_dot_kernel<<<blocks_for(rows, kWarpsPerBlock, "attention_backward"), kThreads, 0, l.stream>>>(
       rows, d.q_len, d.q_heads, d.D, out, dout, scratch);
   l.check("attention_backward dout·out kernel");
+  if (attention_mma_selected(a, aligned)) return attention_mma_backward(l, a, q, k, v, dout, lse, scratch, dq, dk, dv);
   switch (padded_head_dim(d.D)) {
     case 64:
       launch_attention_backward<64, 4>(l, d, a.batch, q, k, v, dout, lse, scratch, dq, dk, dv);
