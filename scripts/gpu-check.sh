@@ -37,7 +37,7 @@ train_step() {
     --data "$batch" --method lora --method mor "${common[@]}" --json >>"$out" 2>"$results/train-mor.log"
   say "mor bench train: exit $? after $(($(date +%s) - t0)) s"
   tail -5 "$results/train-mor.log" | tee -a "$summary"
-  for method in ${MOR_TRAIN_PEER_METHODS:-peft-lora mor lora}; do
+  for method in ${MOR_TRAIN_PEER_METHODS-peft-lora mor lora}; do
     t0=$(date +%s)
     timeout "${MOR_PEER_TIMEOUT:-120}" python3 scripts/peers/torch_train_bench.py --model "$model" --data "$batch" --method "$method" \
       "${common[@]}" --json >>"$out" 2>"$results/train-torch-$method.log"
