@@ -1,10 +1,16 @@
 using BenchmarkDotNet.Running;
 using MoR.Bench;
 
-// `quick`: Stopwatch table of ours vs TorchSharp (what notes quote); anything else goes to BenchmarkDotNet.
+// `quick`: Stopwatch table of ours vs TorchSharp (what notes quote); `peer`: the TorchSharp LLaMA peer's
+// JSON sub-commands; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "quick")
 {
     return QuickMode.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "peer")
+{
+    return PeerMode.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] is "-h" or "--help" or "help")

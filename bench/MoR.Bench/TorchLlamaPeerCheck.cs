@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using MoR.Adapters;
+using MoR.Model;
+using static TorchSharp.torch;
+
+namespace MoR.Bench;
+
+/// <summary>
+/// <c>peer check</c>: the same model folder, adapter folder and data scored by MoRNative (<c>LlamaModel</c> +
+/// <c>AdapterFolder</c>, as <c>mor eval</c> does) and by the TorchSharp peer, without and with the adapter
+/// (MoR in both of the peer's forms), so a reader sees that both stacks compute the same function and that
+/// the adapter really changes it.
+/// </summary>
+internal static class TorchLlamaPeerCheck
+{
+    public static JsonObject Run(PeerArguments a)
+    {
+        string modelDir = a.Required("model"), data = a.Required("batch-file");
+        string? adapterDir = a.Optional("adapter");
+        string frozen = a.String("frozen-dtype", "stored");
+        a.ThrowIfUnused();
+        (DType? ours, ScalarType? peer) = frozen switch
+        {
+            "stored" => ((DType?)null, (ScalarType?)null),
+            "f32" => (DType.F32, ScalarType.Float32),
+            "bf16" => (DType.BF16, ScalarType.BFloat16),
+            _ => throw new PeerUsageException($"--frozen-dtype '{frozen}': stored, f32 or bf16."),
+        };
+        PeerBatch batch = PeerBatch.Read(data);
+        var report = new JsonObject { ["model"] = modelDir, ["adapter"] = adapterDir, ["frozen_dtype"] = frozen };
+
+        var oursReport = new JsonObject();
+        using (LlamaModel model = LlamaModel.Load(modelDir, Device.Cpu, new ModelLoadOptions { FrozenWeightDType = ours }))
+        {
+            oursReport["base_mean_nll"] = OursMeanNll(model, batch);
+            if (adapterDir is not null)
+            {
+                AdapterConfigFile config = AdapterFolder.Load(adapterDir, model);
+                report["peft_type"] = config.PeftType;
+                oursReport["mean_nll"] = OursMeanNll(model, batch);
+            }
+        }
+
+        var peerReport = new JsonObject();
+        using (TorchLlamaModel model = TorchLlamaModel.Load(modelDir, peer, trainable: false))
+        {
+            peerReport["base_mean_nll"] = PeerMeanNll(model, batch);
+            if (adapterDir is not null)
+            {
+                bool mor = AdapterConfigFile.Read(adapterDir).Kind == AdapterKind.MoR;
+                foreach (PeerMethod method in mor ? [PeerMethod.MoR, PeerMethod.MoRExpanded] : new[] { PeerMethod.LoRA })
+                {
+                    TorchAdapters.Load(adapterDir, model, method);
+                    peerReport[method == PeerMethod.MoRExpanded ? "mor_expanded_mean_nll" : "mean_nll"] = PeerMeanNll(model, batch);
+                    TorchAdapters.DetachAll(model);
+                }
+            }
+        }
+
+        report["ours"] = oursReport;
+        report["torchsharp"] = peerReport;
+        foreach (string key in new[] { "base_mean_nll", "mean_nll" }.Where(oursReport.ContainsKey))
+        {
+            report[key.Replace("mean_nll", "abs_diff", StringComparison.Ordinal)] =
+                Math.Abs(oursReport[key]!.GetValue<double>() - peerReport[key]!.GetValue<double>());
+        }
+
+        return report;
+    }
+
+    private static double OursMeanNll(LlamaModel model, PeerBatch batch)
+    {
+        LossResult total = new(0, 0);
+        for (int i = 0; i < batch.InputIds.Count; i++)
+        {
+            // The shift mor eval's Evaluator applies: position t predicts labels[t + 1].
+            int[] ids = [.. batch.InputIds[i].Select(t => (int)t)], labels = [.. batch.Labels[i].Select(t => (int)t)];
+            int[] targets = [.. Enumerable.Range(0, ids.Length).Select(t => t + 1 < ids.Length ? labels[t + 1] : TokenBatch.IgnoreIndex)];
+            total += model.Evaluate(new TokenBatch(1, ids.Length, ids, targets));
+        }
+
+        return total.Mean;
+    }
+
+    private static double PeerMeanNll(TorchLlamaModel model, PeerBatch batch)
+    {
+        using (no_grad())
+        {
+            (double nll, long scored, _) = TorchLlamaPeerEval.Score(model, batch, 0, batch.InputIds.Count);
+            return nll / scored;
+        }
+    }
+}
