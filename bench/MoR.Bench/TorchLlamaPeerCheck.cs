@@ -9,7 +9,8 @@ namespace MoR.Bench;
 /// <c>peer check</c>: the same model folder, adapter folder and data scored by MoRNative (<c>LlamaModel</c> +
 /// <c>AdapterFolder</c>, as <c>mor eval</c> does) and by the TorchSharp peer, without and with the adapter
 /// (MoR in both of the peer's forms), so a reader sees that both stacks compute the same function and that
-/// the adapter really changes it.
+/// the adapter really changes it. Greedy continuations of the first sequence's opening tokens (through
+/// each stack's KV cache) are compared too.
 /// </summary>
 internal static class TorchLlamaPeerCheck
 {
@@ -27,6 +28,8 @@ internal static class TorchLlamaPeerCheck
             _ => throw new PeerUsageException($"--frozen-dtype '{frozen}': stored, f32 or bf16."),
         };
         PeerBatch batch = PeerBatch.Read(data);
+        long[] prompt = batch.InputIds[0][..Math.Min(16, batch.InputIds[0].Length)];
+        const int NewTokens = 16;
         var report = new JsonObject { ["model"] = modelDir, ["adapter"] = adapterDir, ["frozen_dtype"] = frozen };
 
         var oursReport = new JsonObject();
@@ -39,19 +42,28 @@ internal static class TorchLlamaPeerCheck
                 report["peft_type"] = config.PeftType;
                 oursReport["mean_nll"] = OursMeanNll(model, batch);
             }
+
+            var options = new GenerationOptions { MaxNewTokens = NewTokens, StopAtEos = false };
+            oursReport["greedy_tokens"] = Tokens(new MoR.Model.Generator(model).Generate([.. prompt.Select(t => (int)t)], options).Tokens.Select(t => (long)t));
         }
 
         var peerReport = new JsonObject();
         using (TorchLlamaModel model = TorchLlamaModel.Load(modelDir, peer, trainable: false))
         {
             peerReport["base_mean_nll"] = PeerMeanNll(model, batch);
-            if (adapterDir is not null)
+            if (adapterDir is null)
+            {
+                peerReport["greedy_tokens"] = Tokens(TorchLlamaPeerGenerate.Greedy(model, prompt, NewTokens).Tokens);
+            }
+            else
             {
                 bool mor = AdapterConfigFile.Read(adapterDir).Kind == AdapterKind.MoR;
                 foreach (PeerMethod method in mor ? [PeerMethod.MoR, PeerMethod.MoRExpanded] : new[] { PeerMethod.LoRA })
                 {
                     TorchAdapters.Load(adapterDir, model, method);
                     peerReport[method == PeerMethod.MoRExpanded ? "mor_expanded_mean_nll" : "mean_nll"] = PeerMeanNll(model, batch);
+                    peerReport[method == PeerMethod.MoRExpanded ? "mor_expanded_greedy_tokens" : "greedy_tokens"] =
+                        Tokens(TorchLlamaPeerGenerate.Greedy(model, prompt, NewTokens).Tokens);
                     TorchAdapters.DetachAll(model);
                 }
             }
@@ -65,8 +77,11 @@ internal static class TorchLlamaPeerCheck
                 Math.Abs(oursReport[key]!.GetValue<double>() - peerReport[key]!.GetValue<double>());
         }
 
+        report["greedy_tokens_match"] = oursReport["greedy_tokens"]!.ToJsonString() == peerReport["greedy_tokens"]!.ToJsonString();
         return report;
     }
+
+    private static JsonArray Tokens(IEnumerable<long> tokens) => new([.. tokens.Select(t => (JsonNode?)t)]);
 
     private static double OursMeanNll(LlamaModel model, PeerBatch batch)
     {

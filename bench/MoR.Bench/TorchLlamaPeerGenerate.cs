@@ -28,9 +28,25 @@ internal static class TorchLlamaPeerGenerate
         long[] prompt = promptIds is not null
             ? [.. promptIds.Split(',').Select(long.Parse)]
             : PeerBatch.Random(1, promptTokens, model.Config.VocabSize, options.Seed).InputIds[0];
-        var generated = new List<long>();
-        double prefillMs;
         var clock = Stopwatch.StartNew();
+        (List<long> generated, double prefillMs) = Greedy(model, prompt, newTokens);
+        clock.Stop();
+        report["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode?)t)]);
+        report["tokens"] = new JsonArray([.. generated.Select(t => (JsonNode?)t)]);
+        report["prefill_ms"] = prefillMs;
+        report["elapsed_ms"] = clock.Elapsed.TotalMilliseconds;
+        report["tokens_per_s"] = newTokens / clock.Elapsed.TotalSeconds;
+        report["decode_tokens_per_s"] = newTokens > 1 ? (newTokens - 1) / ((clock.Elapsed.TotalMilliseconds - prefillMs) / 1000) : null;
+        report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
+        return report;
+    }
+
+    /// <summary>Greedy continuation of <paramref name="prompt"/> through the KV cache, and the prefill's milliseconds.</summary>
+    public static (List<long> Tokens, double PrefillMs) Greedy(TorchLlamaModel model, long[] prompt, int newTokens)
+    {
+        var generated = new List<long>();
+        var clock = Stopwatch.StartNew();
+        double prefillMs;
         using (no_grad())
         using (TorchKvCache cache = model.NewCache(1, prompt.Length + newTokens))
         {
@@ -47,15 +63,7 @@ internal static class TorchLlamaPeerGenerate
             }
         }
 
-        clock.Stop();
-        report["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode?)t)]);
-        report["tokens"] = new JsonArray([.. generated.Select(t => (JsonNode?)t)]);
-        report["prefill_ms"] = prefillMs;
-        report["elapsed_ms"] = clock.Elapsed.TotalMilliseconds;
-        report["tokens_per_s"] = newTokens / clock.Elapsed.TotalSeconds;
-        report["decode_tokens_per_s"] = newTokens > 1 ? (newTokens - 1) / ((clock.Elapsed.TotalMilliseconds - prefillMs) / 1000) : null;
-        report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
-        return report;
+        return (generated, prefillMs);
     }
 
     private static long NextToken(TorchLlamaModel model, TTensor ids, TorchKvCache cache)
