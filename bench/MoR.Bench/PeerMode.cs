@@ -16,7 +16,8 @@ internal static class PeerMode
           eval     --model DIR [--method ... --adapter DIR] [--batch-file F | --batch 1 --seq 256] [--frozen-dtype ...]
           generate --model DIR [--prompt-tokens 16 | --prompt-ids 1,2,3] [--new-tokens 64] [--frozen-dtype ...]
           load     --model DIR [--frozen-dtype ...]
-          check    --model DIR [--adapter DIR] --batch-file F [--frozen-dtype ...]   ours vs the peer, same inputs
+          check    --model DIR [--adapter DIR] --batch-file F [--frozen-dtype ...] [--train-steps 0 --lr 1e-3 --max-grad-norm 1]
+                   ours vs the peer on the same inputs: losses, greedy tokens, and K training steps (adapter, or full without one)
           make-model --out DIR [--layers 2 --hidden 64 --ffn 172 --heads 4 --kv-heads 2 --vocab 256 --dtype f32|bf16 --tie 0]
                    [--adapter mor|lora --adapter-out DIR --rank 8 --alpha 16 --experts 8] [--data-out F.jsonl --data-rows 2 --data-seq 64]
           Fresh adapters (no --adapter DIR): --rank 8 --alpha 16 --experts 8 --targets gate_proj,up_proj,down_proj --seed 0.

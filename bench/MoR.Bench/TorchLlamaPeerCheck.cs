@@ -10,7 +10,8 @@ namespace MoR.Bench;
 /// <c>AdapterFolder</c>, as <c>mor eval</c> does) and by the TorchSharp peer, without and with the adapter
 /// (MoR in both of the peer's forms), so a reader sees that both stacks compute the same function and that
 /// the adapter really changes it. Greedy continuations of the first sequence's opening tokens (through
-/// each stack's KV cache) are compared too.
+/// each stack's KV cache) are compared too, and with <c>--train-steps K</c> K optimizer steps
+/// (<see cref="PeerTrainingAgreement"/>).
 /// </summary>
 internal static class TorchLlamaPeerCheck
 {
@@ -19,6 +20,8 @@ internal static class TorchLlamaPeerCheck
         string modelDir = a.Required("model"), data = a.Required("batch-file");
         string? adapterDir = a.Optional("adapter");
         string frozen = a.String("frozen-dtype", "stored");
+        int trainSteps = a.Int("train-steps", 0);
+        float lr = (float)a.Double("lr", 1e-3), maxGradNorm = (float)a.Double("max-grad-norm", 1);
         a.ThrowIfUnused();
         (DType? ours, ScalarType? peer) = frozen switch
         {
@@ -75,6 +78,11 @@ internal static class TorchLlamaPeerCheck
         {
             report[key.Replace("mean_nll", "abs_diff", StringComparison.Ordinal)] =
                 Math.Abs(oursReport[key]!.GetValue<double>() - peerReport[key]!.GetValue<double>());
+        }
+
+        if (trainSteps > 0)
+        {
+            report["train"] = PeerTrainingAgreement.Run(modelDir, adapterDir, ours, peer, batch, trainSteps, lr, maxGradNorm);
         }
 
         report["greedy_tokens_match"] = oursReport["greedy_tokens"]!.ToJsonString() == peerReport["greedy_tokens"]!.ToJsonString();

@@ -1,16 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
 namespace MoR.Bench;
 
 /// <summary>
-/// <c>peer train</c>: optimizer steps of the TorchSharp LLaMA on one fixed batch. A step is what a
-/// TorchSharp user's loop does: forward + loss, backward, gradient clipping, AdamW step, zero_grad; each is
-/// timed whole with a Stopwatch. The learning rate is constant and weight decay 0 (our trainer's default).
+/// <c>peer train</c>: optimizer steps (<see cref="TorchTrainingStep"/>) of the TorchSharp LLaMA on one fixed
+/// batch at a constant learning rate, each timed whole with a Stopwatch; tokens/s = B·T / median step time.
 /// </summary>
 internal static class TorchLlamaPeerTrain
 {
@@ -33,27 +30,13 @@ internal static class TorchLlamaPeerTrain
         using (ids)
         using (targets)
         {
-            IReadOnlyList<Parameter> parameters = model.TrainableParameters();
-            using var optimizer = optim.AdamW(parameters, lr);
+            using var trainer = new TorchTrainingStep(model, lr, maxGradNorm);
             var losses = new JsonArray();
             var stepMs = new List<double>();
             for (int step = 0; step < warmup + steps; step++)
             {
                 var clock = Stopwatch.StartNew();
-                using (NewDisposeScope())
-                {
-                    TTensor loss = model.Loss(ids, targets);
-                    loss.backward();
-                    if (maxGradNorm > 0)
-                    {
-                        nn.utils.clip_grad_norm_(parameters, maxGradNorm);
-                    }
-
-                    optimizer.step();
-                    optimizer.zero_grad();
-                    losses.Add(loss.item<float>());
-                }
-
+                losses.Add(trainer.Run(ids, targets));
                 clock.Stop();
                 Console.Error.WriteLine($"peer train: step {step + 1}/{warmup + steps} loss {losses[^1]} {clock.Elapsed.TotalMilliseconds:F0} ms{(step < warmup ? " (warm-up)" : string.Empty)}");
                 if (step >= warmup)
@@ -75,7 +58,7 @@ internal static class TorchLlamaPeerTrain
             report["step_ms"] = new JsonArray([.. stepMs.Select(ms => (JsonNode?)ms)]);
             report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
             report["losses"] = losses;
-            report["trainable_parameters"] = parameters.Sum(p => p.numel());
+            report["trainable_parameters"] = trainer.Parameters.Sum(p => p.numel());
             return report;
         }
     }
