@@ -15,6 +15,9 @@ internal enum PeerMethod
     /// <summary>MoR in the rank-expanded form of MOR.md §2 (one GEMM with K = N·r).</summary>
     MoRExpanded,
 
+    /// <summary>MoE-LoRA: N LoRA experts mixed by a softmax router, a loop over the experts.</summary>
+    MoELoRA,
+
     /// <summary>Full fine-tuning: every weight F32 and trainable.</summary>
     Full,
 }

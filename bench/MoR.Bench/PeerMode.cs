@@ -11,7 +11,7 @@ internal static class PeerMode
 {
     public const string Usage = """
         peer SUBCOMMAND --flag value ...   (one JSON object on stdout)
-          train    --model DIR [--method lora|mor|mor-expanded|full] [--adapter DIR] [--batch 1] [--seq 256] [--steps 10]
+          train    --model DIR [--method lora|mor|mor-expanded|moe-lora|full] [--adapter DIR] [--batch 1] [--seq 256] [--steps 10]
                    [--warmup 2] [--lr 1e-4] [--max-grad-norm 1] [--frozen-dtype stored|f32|bf16] [--batch-file F] [--threads K]
           eval     --model DIR [--method ... --adapter DIR] [--batch-file F | --batch 1 --seq 256] [--frozen-dtype ...]
           generate --model DIR [--prompt-tokens 16 | --prompt-ids 1,2,3] [--new-tokens 64] [--frozen-dtype ...]
@@ -19,7 +19,7 @@ internal static class PeerMode
           check    --model DIR [--adapter DIR] --batch-file F [--frozen-dtype ...] [--train-steps 0 --lr 1e-3 --max-grad-norm 1]
                    ours vs the peer on the same inputs: losses, greedy tokens, and K training steps (adapter, or full without one)
           make-model --out DIR [--layers 2 --hidden 64 --ffn 172 --heads 4 --kv-heads 2 --vocab 256 --dtype f32|bf16 --tie 0]
-                   [--adapter mor|lora --adapter-out DIR --rank 8 --alpha 16 --experts 8] [--data-out F.jsonl --data-rows 2 --data-seq 64]
+                   [--adapter lora|mor|moe-lora --adapter-out DIR --rank 8 --alpha 16 --experts 8] [--data-out F.jsonl --data-rows 2 --data-seq 64]
           Fresh adapters (no --adapter DIR): --rank 8 --alpha 16 --experts 8 --targets gate_proj,up_proj,down_proj --seed 0.
           Data (--batch-file): mor eval's JSONL {"input_ids":[...],"labels":[...]} per line, or one {"input_ids":[[...]],"labels":[[...]]};
           labels aligned with input_ids (default: input_ids), -100 = not scored; position t predicts labels[t + 1].

@@ -49,7 +49,7 @@ internal static class PeerModelMaker
         a.ThrowIfUnused();
         if ((adapterKind is null) != (adapterOut is null))
         {
-            throw new PeerUsageException("--adapter mor|lora and --adapter-out DIR go together.");
+            throw new PeerUsageException("--adapter lora|mor|moe-lora and --adapter-out DIR go together.");
         }
 
         var report = new JsonObject { ["model"] = output };
@@ -63,7 +63,8 @@ internal static class PeerModelMaker
             {
                 "lora" => AdapterKind.LoRA,
                 "mor" => AdapterKind.MoR,
-                _ => throw new PeerUsageException($"--adapter '{adapterKind}': lora or mor."),
+                "moe-lora" => AdapterKind.MoELoRA,
+                _ => throw new PeerUsageException($"--adapter '{adapterKind}': lora, mor or moe-lora."),
             };
             AdapterInjector.Attach(model, spec with { Kind = kind });
             var random = new Random((int)seed);
@@ -92,9 +93,9 @@ internal static class PeerModelMaker
     {
         (double mean, double std) = t.Suffix switch
         {
-            "lora_B.weight" => (0.0, 0.05),
+            "lora_B.weight" or "moe_lora_B" => (0.0, 0.05),
             "mor_omega_A" or "mor_omega_B" => (1.0, 0.2),
-            "mor_router.weight" => (0.0, 0.5),
+            "mor_router.weight" or "moe_router.weight" => (0.0, 0.5),
             _ => (double.NaN, 0.0),
         };
         if (double.IsNaN(mean))

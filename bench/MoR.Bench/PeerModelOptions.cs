@@ -5,7 +5,7 @@ namespace MoR.Bench;
 
 /// <summary>
 /// The flags every model-running peer sub-command shares, and opening the model they describe:
-/// <c>--model DIR [--frozen-dtype stored|f32|bf16] [--method none|lora|mor|mor-expanded|full]
+/// <c>--model DIR [--frozen-dtype stored|f32|bf16] [--method none|lora|mor|mor-expanded|moe-lora|full]
 /// [--adapter DIR | --rank 8 --alpha 16 --experts 8 --targets gate_proj,up_proj,down_proj --seed 0]</c>.
 /// </summary>
 internal sealed class PeerModelOptions
@@ -29,7 +29,7 @@ internal sealed class PeerModelOptions
         Seed = a.Int("seed", 0);
         if (Adapter is not null && Method is PeerMethod.None or PeerMethod.Full)
         {
-            throw new PeerUsageException($"--adapter needs --method lora, mor or mor-expanded (not {MethodName(Method)}).");
+            throw new PeerUsageException($"--adapter needs --method lora, mor, mor-expanded or moe-lora (not {MethodName(Method)}).");
         }
     }
 
@@ -57,6 +57,7 @@ internal sealed class PeerModelOptions
         PeerMethod.LoRA => "lora",
         PeerMethod.MoR => "mor",
         PeerMethod.MoRExpanded => "mor-expanded",
+        PeerMethod.MoELoRA => "moe-lora",
         PeerMethod.Full => "full",
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
     };
@@ -71,7 +72,7 @@ internal sealed class PeerModelOptions
             }
         }
 
-        throw new PeerUsageException($"--method '{name}': none, lora, mor, mor-expanded or full.");
+        throw new PeerUsageException($"--method '{name}': none, lora, mor, mor-expanded, moe-lora or full.");
     }
 
     /// <summary>Loads the model and puts the adapters on it; <paramref name="describe"/> receives what was attached.</summary>
@@ -94,7 +95,7 @@ internal sealed class PeerModelOptions
                 describe["rank"] = config.Rank;
                 describe["experts"] = config.Experts;
             }
-            else if (Method is PeerMethod.LoRA or PeerMethod.MoR or PeerMethod.MoRExpanded)
+            else if (Method is not (PeerMethod.None or PeerMethod.Full))
             {
                 describe["adapted_modules"] = TorchAdapters.AttachFresh(model, Method, Rank, Alpha, Experts, Targets, Seed);
                 describe["rank"] = Rank;

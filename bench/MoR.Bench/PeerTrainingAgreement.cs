@@ -20,10 +20,8 @@ internal static class PeerTrainingAgreement
     {
         var report = new JsonObject { ["steps"] = steps, ["lr"] = lr, ["max_grad_norm"] = maxGradNorm, ["method"] = adapterDir is null ? "full" : "adapter" };
         report["ours_losses"] = Ours(modelDir, adapterDir, oursDType, batch, steps, lr, maxGradNorm);
-        bool mor = adapterDir is not null && AdapterConfigFile.Read(adapterDir).Kind == AdapterKind.MoR;
-        PeerMethod[] forms = adapterDir is null ? [PeerMethod.Full] : mor ? [PeerMethod.MoR, PeerMethod.MoRExpanded] : [PeerMethod.LoRA];
         double worst = 0;
-        foreach (PeerMethod form in forms)
+        foreach (PeerMethod form in adapterDir is null ? [PeerMethod.Full] : Forms(adapterDir))
         {
             JsonArray losses = Peer(modelDir, adapterDir, peerDType, form, batch, steps, lr, maxGradNorm);
             report[form == PeerMethod.MoRExpanded ? "torchsharp_mor_expanded_losses" : "torchsharp_losses"] = losses;
@@ -36,6 +34,15 @@ internal static class PeerTrainingAgreement
         report["max_abs_diff"] = worst;
         return report;
     }
+
+    /// <summary>The peer's formulations of the folder's adapter: MoR has two, LoRA and MoE-LoRA one.</summary>
+    public static PeerMethod[] Forms(string adapterDir) => AdapterConfigFile.Read(adapterDir).Kind switch
+    {
+        AdapterKind.LoRA => [PeerMethod.LoRA],
+        AdapterKind.MoR => [PeerMethod.MoR, PeerMethod.MoRExpanded],
+        AdapterKind.MoELoRA => [PeerMethod.MoELoRA],
+        AdapterKind kind => throw new PeerUsageException($"the peer has no {kind} adapter."),
+    };
 
     private static JsonArray Ours(string modelDir, string? adapterDir, DType? dtype, PeerBatch batch, int steps, float lr, float maxGradNorm)
     {

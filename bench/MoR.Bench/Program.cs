@@ -16,6 +16,7 @@ if (args.Length > 0 && args[0] == "peer")
 if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(QuickOptions.Usage);
+    Console.WriteLine("peer SUBCOMMAND ...: the TorchSharp LLaMA peer (`peer --help` lists the sub-commands).");
     Console.WriteLine("BenchmarkDotNet classes: GemmBenchmarks (MoRNative vs TorchSharp matmul), LayerBenchmarks (adapted layer fwd+bwd).");
     return 0;
 }

@@ -22,6 +22,7 @@ internal static class TorchAdapters
         {
             PeerMethod.LoRA => AdapterKind.LoRA,
             PeerMethod.MoR or PeerMethod.MoRExpanded => AdapterKind.MoR,
+            PeerMethod.MoELoRA => AdapterKind.MoELoRA,
             _ => throw new ArgumentException($"--method {method} takes no adapter folder."),
         };
         if (config.Kind != wanted)
@@ -50,10 +51,13 @@ internal static class TorchAdapters
         {
             string p = linear.Path;
             long din = linear.InFeatures, dout = linear.OutFeatures;
-            linear.Adapter = wanted == AdapterKind.LoRA
-                ? new TorchLoRA(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), scale)
-                : new TorchMoR(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), Take(p, "mor_omega_A", n, r),
-                    Take(p, "mor_omega_B", n, dout), Take(p, "mor_router.weight", n, din), scale, method == PeerMethod.MoRExpanded);
+            linear.Adapter = wanted switch
+            {
+                AdapterKind.LoRA => new TorchLoRA(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), scale),
+                AdapterKind.MoR => new TorchMoR(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), Take(p, "mor_omega_A", n, r),
+                    Take(p, "mor_omega_B", n, dout), Take(p, "mor_router.weight", n, din), scale, method == PeerMethod.MoRExpanded),
+                _ => new TorchMoELoRA(Take(p, "moe_lora_A", n, r, din), Take(p, "moe_lora_B", n, dout, r), Take(p, "moe_router.weight", n, din), scale),
+            };
         }
 
         if (used != reader.Tensors.Count)
@@ -66,7 +70,8 @@ internal static class TorchAdapters
 
     /// <summary>
     /// Fresh adapters on every projection a target selects (PEFT's matching, as <see cref="AdapterInjector"/>):
-    /// A Kaiming-uniform, B zero (so the first step starts from the base model), ω ones, router N(0, 0.02²).
+    /// A Kaiming-uniform (each expert's, for MoE-LoRA), B zero (so the first step starts from the base model),
+    /// ω ones, router N(0, 0.02²).
     /// </summary>
     /// <returns>How many projections were adapted.</returns>
     public static int AttachFresh(TorchLlamaModel model, PeerMethod method, int rank, float alpha, int experts, IReadOnlyCollection<string> targets, long seed)
@@ -78,10 +83,12 @@ internal static class TorchAdapters
         {
             long din = linear.InFeatures, dout = linear.OutFeatures;
             double bound = 1.0 / Math.Sqrt(din);
-            TTensor a = (rand([rank, din], generator: generator) * (2 * bound)) - bound;
-            TTensor b = zeros(dout, rank);
+            long[] aShape = method == PeerMethod.MoELoRA ? [experts, rank, din] : [rank, din];
+            TTensor a = (rand(aShape, generator: generator) * (2 * bound)) - bound;
+            TTensor b = method == PeerMethod.MoELoRA ? zeros(experts, dout, rank) : zeros(dout, rank);
             linear.Adapter = method switch
             {
+                PeerMethod.MoELoRA => new TorchMoELoRA(a, b, randn([experts, din], generator: generator) * 0.02, scale),
                 PeerMethod.LoRA => new TorchLoRA(a, b, scale),
                 PeerMethod.MoR or PeerMethod.MoRExpanded => new TorchMoR(a, b, ones(experts, rank), ones(experts, dout),
                     randn([experts, din], generator: generator) * 0.02, scale, method == PeerMethod.MoRExpanded),

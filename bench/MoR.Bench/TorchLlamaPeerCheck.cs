@@ -60,8 +60,7 @@ internal static class TorchLlamaPeerCheck
             }
             else
             {
-                bool mor = AdapterConfigFile.Read(adapterDir).Kind == AdapterKind.MoR;
-                foreach (PeerMethod method in mor ? [PeerMethod.MoR, PeerMethod.MoRExpanded] : new[] { PeerMethod.LoRA })
+                foreach (PeerMethod method in PeerTrainingAgreement.Forms(adapterDir))
                 {
                     TorchAdapters.Load(adapterDir, model, method);
                     peerReport[method == PeerMethod.MoRExpanded ? "mor_expanded_mean_nll" : "mean_nll"] = PeerMeanNll(model, batch);

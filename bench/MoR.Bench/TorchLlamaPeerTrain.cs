@@ -20,7 +20,7 @@ internal static class TorchLlamaPeerTrain
         a.ThrowIfUnused();
         if (options.Method == PeerMethod.None || steps < 1 || warmup < 0)
         {
-            throw new PeerUsageException("peer train needs --method lora|mor|mor-expanded|full, --steps >= 1 and --warmup >= 0.");
+            throw new PeerUsageException("peer train needs --method lora|mor|mor-expanded|moe-lora|full, --steps >= 1 and --warmup >= 0.");
         }
 
         var report = new JsonObject { ["stack"] = "torchsharp", ["command"] = "train" };
