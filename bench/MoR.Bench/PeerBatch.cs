@@ -58,7 +58,8 @@ internal sealed class PeerBatch
     {
         using var generator = new Generator((ulong)seed);
         using TTensor t = randint(0, vocab, [batch, seq], ScalarType.Int64, generator: generator);
-        List<long[]> rows = [.. Enumerable.Range(0, batch).Select(b => t[b].data<long>().ToArray())];
+        long[] all = t.data<long>().ToArray();
+        List<long[]> rows = [.. Enumerable.Range(0, batch).Select(b => all[(b * seq)..((b + 1) * seq)])];
         return new PeerBatch(rows, rows);
     }
 

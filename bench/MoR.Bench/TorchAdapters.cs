@@ -23,11 +23,11 @@ internal static class TorchAdapters
             PeerMethod.LoRA => AdapterKind.LoRA,
             PeerMethod.MoR or PeerMethod.MoRExpanded => AdapterKind.MoR,
             PeerMethod.MoELoRA => AdapterKind.MoELoRA,
-            _ => throw new ArgumentException($"--method {method} takes no adapter folder."),
+            _ => throw new ArgumentException($"--method {PeerModelOptions.MethodName(method)} takes no adapter folder."),
         };
         if (config.Kind != wanted)
         {
-            throw new InvalidDataException($"'{directory}' holds a {config.Kind} adapter ({config.PeftType}); --method {method} needs {wanted}.");
+            throw new InvalidDataException($"'{directory}' holds a {config.Kind} adapter ({config.PeftType}); --method {PeerModelOptions.MethodName(method)} needs {wanted}.");
         }
 
         using SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(directory, AdapterFolder.WeightsFileName));
@@ -84,20 +84,28 @@ internal static class TorchAdapters
             long din = linear.InFeatures, dout = linear.OutFeatures;
             double bound = 1.0 / Math.Sqrt(din);
             long[] aShape = method == PeerMethod.MoELoRA ? [experts, rank, din] : [rank, din];
-            TTensor a = (rand(aShape, generator: generator) * (2 * bound)) - bound;
+            TTensor a = Detached(() => (rand(aShape, generator: generator) * (2 * bound)) - bound);
             TTensor b = method == PeerMethod.MoELoRA ? zeros(experts, dout, rank) : zeros(dout, rank);
+            TTensor Router() => Detached(() => randn([experts, din], generator: generator) * 0.02);
             linear.Adapter = method switch
             {
-                PeerMethod.MoELoRA => new TorchMoELoRA(a, b, randn([experts, din], generator: generator) * 0.02, scale),
+                PeerMethod.MoELoRA => new TorchMoELoRA(a, b, Router(), scale),
                 PeerMethod.LoRA => new TorchLoRA(a, b, scale),
                 PeerMethod.MoR or PeerMethod.MoRExpanded => new TorchMoR(a, b, ones(experts, rank), ones(experts, dout),
-                    randn([experts, din], generator: generator) * 0.02, scale, method == PeerMethod.MoRExpanded),
-                _ => throw new ArgumentException($"--method {method} has no adapter."),
+                    Router(), scale, method == PeerMethod.MoRExpanded),
+                _ => throw new ArgumentException($"--method {PeerModelOptions.MethodName(method)} has no adapter."),
             };
             count++;
         }
 
         return count == 0 ? throw new ArgumentException($"target modules [{string.Join(", ", targets)}] match no projection.") : count;
+    }
+
+    // The intermediate tensors of an initialisation expression are freed; only its result survives.
+    private static TTensor Detached(Func<TTensor> make)
+    {
+        using var scope = NewDisposeScope();
+        return make().MoveToOuterDisposeScope();
     }
 
     /// <summary>Removes and disposes every adapter.</summary>
