@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using MoR.Adapters;
 using MoR.Model;
 using static TorchSharp.torch;
 
