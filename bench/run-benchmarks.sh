@@ -3,6 +3,7 @@
 #
 #   bench/run-benchmarks.sh quick [--iters 5] [--base f32|bf16] [--json FILE] ...   Stopwatch table, ours vs TorchSharp
 #   bench/run-benchmarks.sh --filter '*GemmBenchmarks*'                            BenchmarkDotNet (any of its options)
+#   bench/run-benchmarks.sh peer train|eval|generate|load|check|make-model ...     TorchSharp LLaMA peer, one JSON object
 #
 # TorchSharp-cpu 0.107's libLibTorchSharp.so is built with GCC 13 and needs GLIBCXX_3.4.32, which older
 # libstdc++ (Debian 12: GCC 12) lacks. Where it is missing, shared/tools/torchsharp-glibcxx-compat.py

@@ -12,7 +12,7 @@ internal static class PerformanceReport
     private const double HopperBf16PeakTflops = 989;
 
     public static string Render(
-        TrainOptions o, BenchmarkEnvironment env, string torchInfo, IReadOnlyList<ComparisonRow> rows, IReadOnlyList<TrainRecord> gpu)
+        TrainOptions o, BenchmarkEnvironment env, string torchInfo, IReadOnlyList<ComparisonRow> rows, ModelCells models, IReadOnlyList<TrainRecord> gpu)
     {
         var md = new StringBuilder();
         void L(FormattableString line) => md.AppendLine(line.ToString(CultureInfo.InvariantCulture));
@@ -61,6 +61,7 @@ internal static class PerformanceReport
         L($"");
         Breakdowns(md, "CPU op breakdown (ours, F32, profiled step)", [.. rows.Where(r => r.Frozen == "f32").Select(r => r.Ours).OfType<TrainRecord>()]);
 
+        ModelSection(md, models);
         L($"## GPU");
         L($"");
         if (gpu.Count == 0)
@@ -97,6 +98,35 @@ internal static class PerformanceReport
         L($"- First loss: both stacks' loss on the batch before any update (HF convention, mean over shifted labels); equal up to rounding when they compute the same model.");
         L($"- Op breakdown: one extra step with every native call timed ({nameof(MoR)}'s `NativeCallTimer`); on CUDA each call is synchronised, so only the shares are meaningful.");
         return md.ToString();
+    }
+
+    private static void ModelSection(StringBuilder md, ModelCells m)
+    {
+        void L(FormattableString line) => md.AppendLine(line.ToString(CultureInfo.InvariantCulture));
+        L($"## Loading, evaluation and generation (issue #5)");
+        L($"");
+        if (m.Ours is not JsonElement ours)
+        {
+            L($"Ours failed: {m.OursError}");
+            L($"");
+            return;
+        }
+
+        double file = ours.GetProperty("fileBytes").GetDouble();
+        double Get(JsonElement? e, string name) => e is JsonElement x && x.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+        string F(double v, string format) => double.IsNaN(v) ? "-" : v.ToString(format, CultureInfo.InvariantCulture);
+        L($"Random `{m.Preset}` preset ({TrainBenchmarkTable.Mega((long)ours.GetProperty("modelParameters").GetDouble())} parameters) saved as one BF16 safetensors file of {file / (1024 * 1024):F0} MiB, loaded as stored (BF16 frozen weights) by both stacks, each in a process of its own; evaluation = loss over 1 x 256 random tokens (median of 3 passes), generation = greedy with a KV cache, 64 new tokens after a 16-token prompt (prefill included).");
+        L($"");
+        L($"| | MoRNative | TorchSharp |");
+        L($"|---|---:|---:|");
+        L($"| load time | {F(Get(ours, "loadSeconds") * 1000, "F0")} ms | {F(Get(m.PeerLoad, "load_ms"), "F0")} ms |");
+        double oursAdded = (Get(ours, "peakResidentAfterLoadBytes") - Get(ours, "residentBeforeLoadBytes")) / file;
+        double peerAdded = (Get(m.PeerLoad, "peak_rss_bytes") - Get(m.PeerLoad, "peak_rss_before_load_bytes")) / file;
+        L($"| peak RSS the load added / file size (target ≤ 1.2) | {F(oursAdded, "F2")} | {F(peerAdded, "F2")} |");
+        L($"| peak RSS after loading | {F(Get(ours, "peakResidentAfterLoadBytes") / (1024 * 1024), "F0")} MiB | {F(Get(m.PeerLoad, "peak_rss_bytes") / (1024 * 1024), "F0")} MiB |");
+        L($"| evaluation tokens/s | {F(Get(ours, "evalTokensPerSecond"), "F0")} | {F(Get(m.PeerEval, "tokens_per_s"), "F0")} |");
+        L($"| generation tokens/s | {F(Get(ours, "generateTokensPerSecond"), "F1")} | {F(Get(m.PeerGenerate, "tokens_per_s"), "F1")} |");
+        L($"");
     }
 
     private static string CommandLine(TrainOptions o)

@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using MoR.Bench;
 
-// `quick`: Stopwatch table of ours vs TorchSharp (what notes quote); anything else goes to BenchmarkDotNet.
+// `quick`: Stopwatch table of ours vs TorchSharp (what notes quote); `peer`: the TorchSharp LLaMA peer's
+// JSON sub-commands; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "quick")
 {
     return QuickMode.Run(args[1..]);
@@ -18,9 +19,20 @@ if (args.Length > 0 && args[0] == "train-cell")
     return TrainCell.Run(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "model-cell")
+{
+    return TrainCell.RunModel(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "peer")
+{
+    return PeerMode.Run(args[1..]);
+}
+
 if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(QuickOptions.Usage);
+    Console.WriteLine("peer SUBCOMMAND ...: the TorchSharp LLaMA peer (`peer --help` lists the sub-commands).");
     Console.WriteLine("BenchmarkDotNet classes: GemmBenchmarks (MoRNative vs TorchSharp matmul), LayerBenchmarks (adapted layer fwd+bwd).");
     return 0;
 }

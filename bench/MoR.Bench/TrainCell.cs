@@ -12,6 +12,13 @@ namespace MoR.Bench;
 /// </summary>
 internal static class TrainCell
 {
+    /// <summary><c>model-cell DIR</c>: <see cref="ModelBenchmark"/> on a checkpoint, in a process of its own.</summary>
+    public static int RunModel(IReadOnlyList<string> args)
+    {
+        Console.WriteLine(ModelBenchmark.Run(args[0], Device.Cpu).ToJson().ReplaceLineEndings(" "));
+        return 0;
+    }
+
     public static int Run(IReadOnlyList<string> args)
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -31,6 +31,7 @@ internal static class TrainComparison
         {
             o = TrainOptions.Parse(args);
             _ = ModelPreset.Get(o.Preset);
+            _ = ModelPreset.Get(o.ModelPreset);
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
@@ -70,7 +71,7 @@ internal static class TrainComparison
                 TrainRecord? record = Child(
                     $"torchsharp {peer} ({frozen})",
                     ["peer", "train", "--model", model, "--method", peer, "--frozen-dtype", frozen, "--batch", Str(o.Batch), "--seq", Str(o.SeqLen),
-                     "--steps", Str(o.Steps), "--warmup", Str(o.Warmup), "--rank", Str(o.Rank), "--experts", Str(o.Experts), "--lr", "1e-4",
+                     "--steps", Str(o.Steps), "--warmup", Str(o.Warmup), "--rank", Str(o.Rank), "--alpha", Str(2 * o.Rank), "--experts", Str(o.Experts), "--lr", "1e-4",
                      "--batch-file", batch, "--threads", Str(Environment.ProcessorCount)],
                     out string? error);
                 peerRecords.Add((peer, record, error));
@@ -79,8 +80,9 @@ internal static class TrainComparison
             rows.Add(new ComparisonRow(frozen, ours, mine, oursError, peerRecords));
         }
 
+        ModelCells models = MeasureModel(o, work, torch);
         List<TrainRecord> gpu = [.. o.GpuResults.SelectMany(File.ReadLines).Where(l => l.TrimStart().StartsWith('{')).Select(TrainRecord.Parse)];
-        string markdown = PerformanceReport.Render(o, BenchmarkEnvironment.Capture(Device.Cpu), torch ? TorchSharpRuntime.Describe() : "not run", rows, gpu);
+        string markdown = PerformanceReport.Render(o, BenchmarkEnvironment.Capture(Device.Cpu), torch ? TorchSharpRuntime.Describe() : "not run", rows, models, gpu);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Output))!);
         File.WriteAllText(o.Output, markdown);
         Console.Error.WriteLine($"wrote {o.Output}");
@@ -88,16 +90,54 @@ internal static class TrainComparison
         return rows.Any(r => r.Ours is null) ? 1 : 0;
     }
 
+    // Issue #5's comparison: a random BF16 checkpoint loaded, evaluated and sampled from by both stacks.
+    private static ModelCells MeasureModel(TrainOptions o, string work, bool torch)
+    {
+        string dir = Path.Combine(work, o.ModelPreset + "-bf16");
+        using (LlamaModel model = LlamaModel.CreateRandom(ModelPreset.Get(o.ModelPreset), Device.Cpu, seed: 0, trainable: false, DType.BF16))
+        {
+            model.Save(dir, DType.BF16);
+        }
+
+        JsonElement? ours = ChildJson($"ours model ({o.ModelPreset})", ["model-cell", dir], out string? error);
+        JsonElement? Peer(string sub, params string[] extra) =>
+            torch ? ChildJson($"torchsharp {sub} ({o.ModelPreset})", ["peer", sub, "--model", dir, "--threads", Str(Environment.ProcessorCount), .. extra], out _) : null;
+        return new ModelCells(
+            o.ModelPreset, dir, ours, error, Peer("load"), Peer("eval", "--batch", "1", "--seq", "256"), Peer("generate", "--prompt-tokens", "16", "--new-tokens", "64"));
+    }
+
+    private static JsonElement? ChildJson(string label, string[] args, out string? error)
+    {
+        string? json = ChildOutput(label, args, out error);
+        if (json is null)
+        {
+            return null;
+        }
+
+        using JsonDocument doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+
     private static string Str(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void WriteBatch(string path, IReadOnlyList<PackedSequence> rows) =>
         File.WriteAllLines(path, rows.Select(r => JsonSerializer.Serialize(new Dictionary<string, int[]> { ["input_ids"] = r.InputIds, ["labels"] = r.InputIds })));
 
-    // Runs this program again with `args`; the record is the last stdout line that is a JSON object.
-    private static TrainRecord? Child(string label, string[] args, out string? error)
+    private static TrainRecord? Child(string label, string[] args, out string? error) =>
+        ChildOutput(label, args, out error) is { } json ? TrainRecord.Parse(json) : null;
+
+    // Runs this program again with `args`; the result is the last stdout line that is a JSON object.
+    // OpenMP threads (ours and libtorch's) wait passively unless the caller says otherwise: spinning
+    // waiters on a shared 2-core machine made cells 2-15x slower and erratic, for both stacks.
+    private static string? ChildOutput(string label, string[] args, out string? error)
     {
         Console.Error.WriteLine($"train: {label} ...");
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
+        {
+            start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
+        }
+
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
             start.ArgumentList.Add(typeof(TrainComparison).Assembly.Location);
@@ -116,7 +156,7 @@ internal static class TrainComparison
         if (process.ExitCode == 0 && json is not null)
         {
             error = null;
-            return TrainRecord.Parse(json);
+            return json;
         }
 
         string last = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "(no output)";
@@ -125,6 +165,10 @@ internal static class TrainComparison
         return null;
     }
 }
+
+/// <summary>Issue #5's loading / evaluation / generation measurements: ours (a <see cref="ModelBenchmarkResult"/>) and TorchSharp's.</summary>
+internal sealed record ModelCells(
+    string Preset, string Directory, JsonElement? Ours, string? OursError, JsonElement? PeerLoad, JsonElement? PeerEval, JsonElement? PeerGenerate);
 
 /// <summary>One of our cells with its peers' measurements.</summary>
 internal sealed record ComparisonRow(
