@@ -23,6 +23,11 @@ public static class ModelBenchmark
         string directory, Device device, int evalBatch = 1, int evalSeqLen = 256, int evalPasses = 3, int promptTokens = 16, int newTokens = 64)
     {
         ArgumentNullException.ThrowIfNull(device);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist.");
+        }
+
         BenchmarkEnvironment environment = BenchmarkEnvironment.Capture(device);
         long fileBytes;
         using (CheckpointReader reader = CheckpointReader.Open(directory))

@@ -89,7 +89,40 @@ public sealed class BenchCommandTests
         Assert.Contains("12 tokens, but the sequence length is 10", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bench_model_reports_loading_evaluation_and_generation_of_a_checkpoint()
+    {
+        using var dir = new MoR.Tests.IO.TempDirectory();
+        string modelDir = Path.Combine(dir.Path, "tiny");
+        using (var model = MoR.Model.LlamaModel.CreateRandom(ModelPreset.Get("tiny"), Device.Cpu, seed: 1, trainable: false, DType.BF16))
+        {
+            model.Save(modelDir, DType.BF16);
+        }
+
+        (int code, string stdout, string stderr) = CliRunner.Run(
+            "bench", "model", "--model", modelDir, "--seq-len", "16", "--passes", "1", "--prompt-tokens", "4", "--new-tokens", "5", "--json");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout.Trim());
+        JsonElement r = doc.RootElement;
+        Assert.Equal(new FileInfo(Path.Combine(modelDir, "model.safetensors")).Length, r.GetProperty("fileBytes").GetInt64());
+        Assert.Equal(TrainBenchmark.ParameterCount(ModelPreset.Get("tiny")), r.GetProperty("modelParameters").GetInt64());
+        Assert.Equal(16, r.GetProperty("evalTokens").GetInt32());
+        Assert.Equal(5, r.GetProperty("generatedTokens").GetInt32()); // no stop token: exactly --new-tokens
+        Assert.True(r.GetProperty("loadSeconds").GetDouble() > 0 && r.GetProperty("evalTokensPerSecond").GetDouble() > 0);
+        Assert.True(r.GetProperty("peakResidentAfterLoadBytes").GetInt64() >= r.GetProperty("residentBeforeLoadBytes").GetInt64());
+
+        (code, stdout, _) = CliRunner.Run("bench", "model", "--model", modelDir, "--seq-len", "16", "--passes", "1", "--new-tokens", "2");
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("generation", stdout, StringComparison.Ordinal);
+
+        (code, _, stderr) = CliRunner.Run("bench", "model", "--model", Path.Combine(dir.Path, "missing"));
+        Assert.Equal(ExitCodes.RuntimeError, code);
+        Assert.Contains("does not exist", stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
+    [InlineData("bench", "model")]
+    [InlineData("bench", "model", "--model", "x", "--prompt-tokens", "300")]
     [InlineData("bench", "train", "--preset", "nosuch")]
     [InlineData("bench", "train", "--method", "bogus")]
     [InlineData("bench", "train", "--steps", "0")]
