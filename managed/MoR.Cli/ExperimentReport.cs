@@ -105,7 +105,7 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         var ci = CultureInfo.InvariantCulture;
         md.AppendLine("# Results: MoR vs LoRA, DoRA, MoE-LoRA and full fine-tuning at small scale");
         md.AppendLine();
-        md.AppendLine(ci, $"Command: `dotnet run -c Release --project managed/MoR.Cli -- experiment{(smoke ? " --smoke" : string.Empty)}` (writes this file, `docs/results/*.png` and `docs/results/results.json`).");
+        md.AppendLine(ci, $"Command: `{ThreadEnvironment()}dotnet run -c Release --project managed/MoR.Cli -- experiment{(smoke ? " --smoke" : string.Empty)}` (writes this file, `docs/results/*.png` and `docs/results/results.json`).");
         md.AppendLine();
         md.AppendLine(ci, $"Machine: {Machine()}; device `{device}`. Base pretraining: {(PretrainSeconds > 0 ? $"{PretrainSeconds:F0} s" : "cached")}; whole run: {(TotalSeconds > 0 ? $"{TotalSeconds / 60:F1} min" : "(in progress)")}.");
         md.AppendLine();
@@ -280,6 +280,12 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         (double m, double s) = Stats.MeanStd(values);
         return $"{m.ToString(format, CultureInfo.InvariantCulture)} ± {s.ToString(format, CultureInfo.InvariantCulture)}";
     }
+
+    // Thread counts change both speed and, through the float summation order, the numbers themselves
+    // (docs/TRAINING.md), so a run made with them set says so in its command line.
+    private static string ThreadEnvironment() =>
+        string.Concat(new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS" }
+            .Select(v => Environment.GetEnvironmentVariable(v) is { Length: > 0 } value ? $"{v}={value} " : string.Empty));
 
     private static string Machine()
     {
