@@ -126,7 +126,7 @@ internal static class ExperimentCommand
     private static RunResult Timed(Action<string> log, Func<RunResult> run)
     {
         RunResult r = run();
-        string acc = double.IsNaN(r.MeanAccuracy) ? string.Empty : $" exact match {r.MeanAccuracy:P1},";
+        string acc = double.IsNaN(r.MeanAccuracy) ? string.Empty : $" exact match {r.MeanAccuracy:P1} ({string.Join(", ", r.TaskAccuracy.Select(kv => $"{kv.Key} {kv.Value:P0}"))}),";
         log($"{r.Group} {r.Spec.Label} seed {r.Seed}:{acc} test loss {r.TestLoss:F4}, {r.TrainableParameters:N0} params, {r.TokensPerSecond:F0} tok/s, {r.Seconds:F1} s");
         return r;
     }

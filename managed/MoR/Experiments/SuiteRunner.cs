@@ -28,9 +28,6 @@ public sealed class SuiteRunner
     /// <summary>Held out of pretraining, short enough for a d=64 base: upper-casing and shifting 2–5 letters, two-step chains.</summary>
     public static ISyntheticTask[] FinetuneTaskSet() => [new UppercaseTask(2, 5), new CaesarShiftTask(2, 5), new ReasoningChainTask(2, 2)];
 
-    /// <summary>Where adapters go: the paper's placement, the FFN projections.</summary>
-    public static readonly string[] TargetModules = ["gate_proj", "up_proj", "down_proj"];
-
     private readonly Device _device;
     private readonly ExperimentScale _scale;
     private readonly Action<string> _log;
@@ -76,7 +73,16 @@ public sealed class SuiteRunner
 
     /// <summary>(in, out) of every adapted projection, in model order.</summary>
     public IReadOnlyList<(int In, int Out)> TargetShapes() =>
-        [.. Enumerable.Range(0, _scale.Layers).SelectMany(_ => new[] { (_scale.Hidden, _scale.Ffn), (_scale.Hidden, _scale.Ffn), (_scale.Ffn, _scale.Hidden) })];
+        [.. Enumerable.Range(0, _scale.Layers).SelectMany(_ => _scale.TargetModules.Select(ShapeOf))];
+
+    // Attention projections are d → d (as many KV heads as heads), the FFN d → ffn → d.
+    private (int In, int Out) ShapeOf(string module) => module switch
+    {
+        "q_proj" or "k_proj" or "v_proj" or "o_proj" => (_scale.Hidden, _scale.Hidden),
+        "gate_proj" or "up_proj" => (_scale.Hidden, _scale.Ffn),
+        "down_proj" => (_scale.Ffn, _scale.Hidden),
+        _ => throw new ArgumentException($"No shape known for target module {module}.", nameof(module)),
+    };
 
     /// <summary>Training rows of the mixture.</summary>
     public int TrainRowCount => _train.Count;
@@ -144,7 +150,7 @@ public sealed class SuiteRunner
                 Rank = spec.Rank,
                 Alpha = alpha,
                 Experts = spec.Experts,
-                TargetModules = TargetModules,
+                TargetModules = _scale.TargetModules,
                 RouterInit = spec.Router == RouterMode.MeanPooling ? RouterInit.Zeros : RouterInit.Normal,
                 Seed = 1000 * seed,
             });
@@ -162,7 +168,7 @@ public sealed class SuiteRunner
             Rank = spec.Rank,
             Experts = spec.Experts,
             Alpha = alpha,
-            TargetModules = TargetModules,
+            TargetModules = _scale.TargetModules,
             LearningRate = full ? _scale.FullLearningRate : _scale.AdapterLearningRate,
             WarmupSteps = Math.Min(20, _scale.FinetuneSteps / 10),
             MaxSteps = _scale.FinetuneSteps,
