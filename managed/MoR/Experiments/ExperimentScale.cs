@@ -2,7 +2,9 @@ namespace MoR.Experiments;
 
 /// <summary>
 /// The size of an experiment run: base model, steps, data, seeds and which ablations run. Two presets:
-/// <see cref="Default"/> (the documented run, sized to finish in about 30 minutes on 2 shared CPU cores) and <see cref="Smoke"/> (under two minutes).
+/// <see cref="Default"/> (the documented run: about 25 minutes on 2 shared CPU cores with single-threaded BLAS,
+/// <c>OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1</c>; two threads fighting other jobs for two cores ran its pretraining
+/// more than 6× slower) and <see cref="Smoke"/> (seconds; CI).
 /// </summary>
 /// <remarks>
 /// The default follows the quickstart's recipe, the one setting measured to learn held-out tasks at this size
