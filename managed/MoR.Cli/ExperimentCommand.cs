@@ -8,7 +8,8 @@ namespace MoR.Cli;
 /// <summary>
 /// <c>mor experiment</c>: the paper's comparison at small scale, from one command. Trains LoRA, DoRA,
 /// MoE-LoRA, MoR and full fine-tuning from one pretrained base on the synthetic multi-task suite (3 seeds),
-/// then the teacher suites, the N / r ablations, the router ablation and the gate heat-map, and writes
+/// then the teacher suites, the N / r ablations, the router ablation (softmax, mean pooling, softmax + balance loss)
+/// and the gate heat-map, and writes
 /// RESULTS.md plus PNGs and results.json under the output folder. <c>--smoke</c> is the same pipeline at
 /// toy size (under two minutes on two cores).
 /// </summary>
@@ -31,7 +32,7 @@ internal static class ExperimentCommand
         MoR.Device device = CommonOptions.OpenDevice(deviceName);
         ExperimentScale scale = smoke ? ExperimentScale.Smoke : ExperimentScale.Default;
         void Log(string message) => console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
-        string baseDir = Path.Combine(cache ?? Quickstart.CacheDirectory(), $"experiment-base-{scale.Name}-h{scale.Hidden}-l{scale.Layers}-p{scale.PretrainSteps}-v1");
+        string baseDir = Path.Combine(cache ?? Quickstart.CacheDirectory(), $"experiment-base-{scale.Name}-h{scale.Hidden}-l{scale.Layers}-p{scale.PretrainSteps}-v2");
         var report = new ExperimentReport(scale, deviceName, smoke);
         var suite = new SuiteRunner(device, scale, baseDir, Log);
         report.PretrainSeconds = suite.EnsureBase();
@@ -58,7 +59,7 @@ internal static class ExperimentCommand
         {
             foreach (MethodSpec spec in main)
             {
-                report.Add(Timed(Log, () => suite.Run("main", spec, seed, collectGates: seed == 0)));
+                report.Add(Timed(Log, () => suite.Run("main", spec, seed, collectGates: true)));
             }
         }
 
@@ -96,20 +97,23 @@ internal static class ExperimentCommand
         // 3. Ablations (1 seed; the main run's seed-0 MoR is the shared point).
         foreach (int experts in scale.ExpertAblation.Where(e => e != n))
         {
-            report.Add(Timed(Log, () => suite.Run("ablation-N", new MethodSpec($"mor N={experts} r={r}", TrainingMethod.MoR, r, experts), 0, collectGates: false)));
+            report.Add(Timed(Log, () => suite.Run("ablation-N", new MethodSpec($"mor N={experts} r={r}", TrainingMethod.MoR, r, experts), 0, collectGates: true)));
         }
 
         foreach (int rank in scale.RankAblation.Where(x => x != r))
         {
-            report.Add(Timed(Log, () => suite.Run("ablation-r", new MethodSpec($"mor N={n} r={rank}", TrainingMethod.MoR, rank, n), 0, collectGates: false)));
+            report.Add(Timed(Log, () => suite.Run("ablation-r", new MethodSpec($"mor N={n} r={rank}", TrainingMethod.MoR, rank, n), 0, collectGates: true)));
         }
 
         report.Save(output);
         if (scale.RouterAblation)
         {
+            MethodSpec meanPooling = morSpec with { Label = $"mor N={n} r={r} mean pooling", Router = RouterMode.MeanPooling };
+            MethodSpec balanced = morSpec with { Label = $"mor N={n} r={r} softmax + balance loss", Router = RouterMode.BalanceLoss };
             for (ulong seed = 0; seed < (ulong)scale.Seeds; seed++)
             {
-                report.Add(Timed(Log, () => suite.Run("ablation-router", morSpec with { Label = $"mor N={n} r={r} mean pooling", Router = RouterMode.MeanPooling }, seed, collectGates: false)));
+                report.Add(Timed(Log, () => suite.Run("ablation-router", meanPooling, seed, collectGates: true)));
+                report.Add(Timed(Log, () => suite.Run("ablation-router", balanced, seed, collectGates: true)));
             }
         }
 
@@ -122,7 +126,7 @@ internal static class ExperimentCommand
     private static RunResult Timed(Action<string> log, Func<RunResult> run)
     {
         RunResult r = run();
-        string acc = double.IsNaN(r.MeanAccuracy) ? string.Empty : $" exact match {r.MeanAccuracy:P1},";
+        string acc = double.IsNaN(r.MeanAccuracy) ? string.Empty : $" exact match {r.MeanAccuracy:P1} ({string.Join(", ", r.TaskAccuracy.Select(kv => $"{kv.Key} {kv.Value:P0}"))}),";
         log($"{r.Group} {r.Spec.Label} seed {r.Seed}:{acc} test loss {r.TestLoss:F4}, {r.TrainableParameters:N0} params, {r.TokensPerSecond:F0} tok/s, {r.Seconds:F1} s");
         return r;
     }

@@ -105,15 +105,16 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         var ci = CultureInfo.InvariantCulture;
         md.AppendLine("# Results: MoR vs LoRA, DoRA, MoE-LoRA and full fine-tuning at small scale");
         md.AppendLine();
-        md.AppendLine(ci, $"Command: `dotnet run -c Release --project managed/MoR.Cli -- experiment{(smoke ? " --smoke" : string.Empty)}` (writes this file, `docs/results/*.png` and `docs/results/results.json`).");
+        md.AppendLine(ci, $"Command: `{ThreadEnvironment()}dotnet run -c Release --project managed/MoR.Cli -- experiment{(smoke ? " --smoke" : string.Empty)}` (writes this file, `docs/results/*.png` and `docs/results/results.json`).");
         md.AppendLine();
         md.AppendLine(ci, $"Machine: {Machine()}; device `{device}`. Base pretraining: {(PretrainSeconds > 0 ? $"{PretrainSeconds:F0} s" : "cached")}; whole run: {(TotalSeconds > 0 ? $"{TotalSeconds / 60:F1} min" : "(in progress)")}.");
         md.AppendLine();
         md.AppendLine("## Scale");
         md.AppendLine();
-        md.AppendLine(ci, $"- Base: byte-level LLaMA, {scale.Layers} layers, d={scale.Hidden}, ffn={scale.Ffn}, {scale.Heads} heads, pretrained {scale.PretrainSteps} steps (full FT, lr 3e-3) on arith, copy, reverse, sort, lookup, count.");
-        md.AppendLine(ci, $"- Fine-tuning mixture: the held-out tasks {string.Join(", ", SuiteRunner.FinetuneTasks)} ({scale.ExamplesPerTask} train examples each), {scale.FinetuneSteps} steps × {scale.MicroBatch} rows × {scale.SeqLen} tokens, packed, loss on answers only; AdamW, cosine schedule, warm-up {Math.Min(20, scale.FinetuneSteps / 10)} steps, clip 1.0; adapter lr {scale.AdapterLearningRate.ToString(ci)}, full FT lr {scale.FullLearningRate.ToString(ci)}; α = 2r; adapters on gate/up/down_proj (the paper's placement); seeds 0..{scale.Seeds - 1} (seed = adapter init and data order; same base for all).");
-        md.AppendLine(ci, $"- Test: {scale.TestPerTask} test-split problems per task, greedy decoding, exact match; test loss = mean token loss on the answers of the same problems.");
+        string pretrain = string.Join(", ", SuiteRunner.PretrainTaskSet().Select(t => t.Name));
+        md.AppendLine(ci, $"- Base: byte-level LLaMA, {scale.Layers} layers, d={scale.Hidden}, ffn={scale.Ffn}, {scale.Heads} heads, pretrained {scale.PretrainSteps} steps × {scale.MicroBatch} rows × {scale.SeqLen} tokens (full FT, lr 3e-3) on {pretrain} (short problems: 2–5 letters, numbers below 10).");
+        md.AppendLine(ci, $"- Fine-tuning mixture: the held-out tasks {string.Join(", ", SuiteRunner.FinetuneTasks)} (2–5 letters; two-step chains) plus the pretraining tasks {pretrain} replayed, {scale.ExamplesPerTask} train examples per task; {scale.FinetuneSteps} steps × {scale.MicroBatch} rows × {scale.SeqLen} tokens, packed, loss on answers only; AdamW, cosine schedule, warm-up {Math.Min(20, scale.FinetuneSteps / 10)} steps, clip 1.0; adapter lr {scale.AdapterLearningRate.ToString(ci)}, full FT lr {scale.FullLearningRate.ToString(ci)}; α = 2r; adapters on {string.Join("/", scale.TargetModules)}{(scale.TargetModules.SequenceEqual(["gate_proj", "up_proj", "down_proj"]) ? " (the paper's placement)" : " (the paper adapts only gate/up/down_proj)")}; seeds 0..{scale.Seeds - 1} (seed = adapter init and data order; same base for all).");
+        md.AppendLine(ci, $"- Test: {scale.TestPerTask} test-split problems per held-out task, greedy decoding, exact match; test loss = mean token loss on the answers of the same problems.");
         md.AppendLine();
         md.AppendLine("## Main table");
         md.AppendLine();
@@ -146,7 +147,7 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         }
 
         md.AppendLine();
-        md.AppendLine("Peak memory is the native allocator's peak (`Device.AllocatorStats.PeakBytes`) from loading the base to the end of training: base weights, adapters, gradients, AdamW moments and activations. Tokens/s counts input tokens over training steps only (evaluation excluded), on shared cores: treat differences under ~20 % as noise.");
+        md.AppendLine("Peak memory is the native allocator's peak (`Device.AllocatorStats.PeakBytes`) from loading the base to the end of training: base weights, adapters, gradients, AdamW moments and activations. Tokens/s is steady-state training throughput: input tokens per second of the median optimizer step, the first 10 % of steps (JIT, first allocations, BLAS thread start) and all evaluation left out; on shared cores, treat differences under ~20 % as noise.");
         md.AppendLine();
         foreach (string plot in plots.Where(p => p is "accuracy_vs_parameters.png" or "loss_curves.png"))
         {
@@ -200,27 +201,38 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
 
         md.AppendLine("## Ablations (MoR, main suite, seed 0 unless stated)");
         md.AppendLine();
-        md.AppendLine("| ablation | setting | trainable params | mean EM | test loss |");
-        md.AppendLine("|---|---|---:|---:|---:|");
+        md.AppendLine("Gate balance: N·Σ_i P_i² of each MoR layer's mean gates P_i over the tokens of the heat-map's test prompts, averaged over layers (1 = every expert used equally, N = one expert only).");
+        md.AppendLine();
+        md.AppendLine("| ablation | setting | trainable params | mean EM | test loss | gate balance |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach ((string group, string name, Func<MethodSpec, int> x) in new (string, string, Func<MethodSpec, int>)[] { ("ablation-N", "experts N", s => s.Experts), ("ablation-r", "rank r", s => s.Rank) })
         {
             foreach ((double _, RunResult run) in AblationPoints(group, x))
             {
-                md.AppendLine(ci, $"| {name} | {run.Spec.Label} | {run.TrainableParameters:N0} | {Pct(run.MeanAccuracy)} | {run.TestLoss:F3} |");
+                md.AppendLine(ci, $"| {name} | {run.Spec.Label} | {run.TrainableParameters:N0} | {Pct(run.MeanAccuracy)} | {run.TestLoss:F3} | {run.GateBalance:F3} |");
             }
         }
 
-        List<RunResult> mean = [.. _runs.Where(r => r.Group == "ablation-router")];
         List<RunResult> soft = [.. main.Where(r => r.Spec.Method == Training.TrainingMethod.MoR)];
-        if (mean.Count > 0)
+        List<RunResult> mean = [.. _runs.Where(r => r.Group == "ablation-router" && r.Spec.Router == RouterMode.MeanPooling)];
+        List<RunResult> balanced = [.. _runs.Where(r => r.Group == "ablation-router" && r.Spec.Router == RouterMode.BalanceLoss)];
+        if (soft.Count > 0 && (mean.Count > 0 || balanced.Count > 0))
         {
-            md.AppendLine(ci, $"| router ({soft.Count} seeds) | softmax (the main MoR runs) | {soft[0].TrainableParameters:N0} | {PctStd(soft.Select(r => r.MeanAccuracy))} | {Std(soft.Select(r => r.TestLoss), "F3")} |");
-            md.AppendLine(ci, $"| router ({mean.Count} seeds) | mean pooling (W_g = 0, frozen: gates 1/N) | {mean[0].TrainableParameters:N0} (W_g counted, never updated) | {PctStd(mean.Select(r => r.MeanAccuracy))} | {Std(mean.Select(r => r.TestLoss), "F3")} |");
+            md.AppendLine(ci, $"| router ({soft.Count} seeds) | softmax (the main MoR runs) | {soft[0].TrainableParameters:N0} | {PctStd(soft.Select(r => r.MeanAccuracy))} | {Std(soft.Select(r => r.TestLoss), "F3")} | {Std(soft.Select(r => r.GateBalance), "F3")} |");
         }
 
-        md.AppendLine("| router | softmax + load-balancing loss | - | not implemented | not implemented |");
+        if (mean.Count > 0)
+        {
+            md.AppendLine(ci, $"| router ({mean.Count} seeds) | mean pooling (W_g = 0, frozen: gates 1/N) | {mean[0].TrainableParameters:N0} (W_g counted, never updated) | {PctStd(mean.Select(r => r.MeanAccuracy))} | {Std(mean.Select(r => r.TestLoss), "F3")} | {Std(mean.Select(r => r.GateBalance), "F3")} |");
+        }
+
+        if (balanced.Count > 0)
+        {
+            md.AppendLine(ci, $"| router ({balanced.Count} seeds) | softmax + load-balancing loss (α = {scale.RouterBalanceLoss.ToString(ci)}) | {balanced[0].TrainableParameters:N0} | {PctStd(balanced.Select(r => r.MeanAccuracy))} | {Std(balanced.Select(r => r.TestLoss), "F3")} | {Std(balanced.Select(r => r.GateBalance), "F3")} |");
+        }
+
         md.AppendLine();
-        md.AppendLine("The load-balancing router is **not implemented**: the native `mor_backward` computes the router gradient dz inside the fused kernel and has no auxiliary-loss input, and the Trainer has no auxiliary-loss hook, so there is nothing honest to run.");
+        md.AppendLine(ci, $"The balance-loss router adds α·N·Σ_i P_i² per MoR layer and micro-batch (P_i = mean gate of expert i over the micro-batch's tokens; averaged over layers; equal to α at uniform usage) to the training objective: `mor finetune --router-balance-loss α`, docs/TRAINING.md. Its value is not part of the test loss.");
         md.AppendLine();
         if (plots.Contains("ablations.png"))
         {
@@ -268,6 +280,12 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         (double m, double s) = Stats.MeanStd(values);
         return $"{m.ToString(format, CultureInfo.InvariantCulture)} ± {s.ToString(format, CultureInfo.InvariantCulture)}";
     }
+
+    // Thread counts change both speed and, through the float summation order, the numbers themselves
+    // (docs/TRAINING.md), so a run made with them set says so in its command line.
+    private static string ThreadEnvironment() =>
+        string.Concat(new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS" }
+            .Select(v => Environment.GetEnvironmentVariable(v) is { Length: > 0 } value ? $"{v}={value} " : string.Empty));
 
     private static string Machine()
     {

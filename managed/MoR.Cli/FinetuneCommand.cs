@@ -23,6 +23,7 @@ internal static class FinetuneCommand
         var alpha = new Option<float>("--alpha") { Description = "alpha; adapters scale by alpha / r", DefaultValueFactory = _ => d.Alpha };
         var dropout = new Option<float>("--dropout") { Description = "Adapter dropout p (PEFT lora_dropout): drops the adapter path's input while training, in [0, 1)", DefaultValueFactory = _ => 0f };
         var targets = new Option<string>("--target-modules") { Description = "Comma-separated module names, paths or regexes", DefaultValueFactory = _ => string.Join(',', TrainingOptions.DefaultTargetModules) };
+        var balance = new Option<float>("--router-balance-loss") { Description = "Router load-balancing loss coefficient (mor, moe-lora): adds coef * N * sum_i P_i^2 (mean gates P) per routed layer; 0 = off", DefaultValueFactory = _ => d.RouterBalanceLoss };
         var routerInit = new Option<string>("--router-init") { Description = "normal | zeros", DefaultValueFactory = _ => "normal" };
         routerInit.AcceptOnlyFromAmong("normal", "zeros");
         var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => d.LearningRate };
@@ -53,7 +54,7 @@ internal static class FinetuneCommand
 
         var command = new Command("finetune", "Fine-tune a model with LoRA, DoRA, MoE-LoRA, MoR or full fine-tuning; with no arguments, run the embedded quickstart")
         {
-            model, data, evalData, valSplit, output, method, rank, experts, alpha, dropout, targets, routerInit, lr, warmup, minLr, steps,
+            model, data, evalData, valSplit, output, method, rank, experts, alpha, dropout, targets, routerInit, balance, lr, warmup, minLr, steps,
             beta1, beta2, eps, wd, clip, accum, micro, seqLen, noPacking, trainOnPrompt, seed, evalEvery, evalBatches, saveEvery, skip,
             resume, recompute, bf16, nproc, device, json,
         };
@@ -91,6 +92,7 @@ internal static class FinetuneCommand
                 Dropout = parse.GetValue(dropout),
                 TargetModules = [.. parse.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
                 RouterInit = parse.GetValue(routerInit) == "zeros" ? RouterInit.Zeros : RouterInit.Normal,
+                RouterBalanceLoss = parse.GetValue(balance),
                 LearningRate = parse.GetValue(lr),
                 WarmupSteps = parse.GetValue(warmup),
                 MinLearningRateRatio = parse.GetValue(minLr),

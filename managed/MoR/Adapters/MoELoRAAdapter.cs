@@ -13,11 +13,12 @@ namespace MoR.Adapters;
 /// Stored as [A_0; …; A_{N−1}; W_g] [N·r + N, in] and B_cat [out, N·r] (column block i is B_i); the
 /// file layout of MOR.md §6 (moe_lora_A [N, r, in], moe_lora_B [N, out, r]) is produced by <see cref="Export"/>.
 /// </remarks>
-public sealed class MoELoRAAdapter : LinearAdapter
+public sealed class MoELoRAAdapter : LinearAdapter, IRoutedAdapter
 {
     private readonly ActivationBuffer _hz;
     private readonly ActivationBuffer _g;
     private readonly AdapterDropout _dropout;
+    private readonly RouterBalanceTerm _balance;
 
     /// <summary>A fresh adapter: each A_i Kaiming-uniform, each B_i zero, router per <see cref="AdapterOptions.RouterInit"/>.</summary>
     public MoELoRAAdapter(Device device, int inFeatures, int outFeatures, AdapterOptions options)
@@ -37,6 +38,7 @@ public sealed class MoELoRAAdapter : LinearAdapter
         _hz = new ActivationBuffer((n * r) + n);
         _g = new ActivationBuffer(n);
         _dropout = new AdapterDropout(inFeatures);
+        _balance = new RouterBalanceTerm(n * r, n);
     }
 
     /// <inheritdoc/>
@@ -53,6 +55,16 @@ public sealed class MoELoRAAdapter : LinearAdapter
 
     /// <summary>The router's softmax gates of the last forward, [T, N], copied to the host.</summary>
     public float[] LastGates() => _g.Saved("gates").ToArray<float>();
+
+    /// <inheritdoc/>
+    public float RouterBalanceWeight
+    {
+        get => _balance.Weight;
+        set => _balance.Weight = value;
+    }
+
+    /// <inheritdoc/>
+    public double LastRouterBalance => _balance.LastValue;
 
     /// <inheritdoc/>
     public override void Forward(Linear baseLayer, Tensor x, Tensor y)
@@ -73,12 +85,15 @@ public sealed class MoELoRAAdapter : LinearAdapter
     {
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         _dropout.Backward(x, dx, (input, gradIn) =>
+        {
             NativeCall.Check(
                 NativeMethods.mor_moe_lora_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
                     OutFeatures, Options.Rank, Options.Experts, Options.Scale, input.Handle, AG.Value.Handle,
                     BCat.Value.Handle, _hz.Saved("[h|z]").Handle, _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle,
                     BCat.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
-                "mor_moe_lora_backward"));
+                "mor_moe_lora_backward");
+            _balance.Backward(_g.Saved("gates"), input, AG, gradIn);
+        });
     }
 
     /// <inheritdoc/>
@@ -125,5 +140,5 @@ public sealed class MoELoRAAdapter : LinearAdapter
     }
 
     /// <inheritdoc/>
-    protected override void Dispose(bool disposing) => AdapterParts.Dispose([AG, BCat, _hz, _g, _dropout]);
+    protected override void Dispose(bool disposing) => AdapterParts.Dispose([AG, BCat, _hz, _g, _dropout, _balance]);
 }

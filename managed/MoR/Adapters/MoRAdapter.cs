@@ -16,12 +16,13 @@ namespace MoR.Adapters;
 /// after <see cref="OnParametersChanged"/>. With B = 0 at start, dA = dω_A = dω_B = dW_g = 0 on the
 /// first step: only B moves first (MOR.md §5).
 /// </remarks>
-public sealed class MoRAdapter : LinearAdapter
+public sealed class MoRAdapter : LinearAdapter, IRoutedAdapter
 {
     private readonly ActivationBuffer _hz;
     private readonly ActivationBuffer _g;
     private readonly Tensor _q;
     private readonly AdapterDropout _dropout;
+    private readonly RouterBalanceTerm _balance;
     private bool _qStale = true;
 
     /// <summary>A fresh adapter initialised per MOR.md §5.</summary>
@@ -45,6 +46,7 @@ public sealed class MoRAdapter : LinearAdapter
         _hz = new ActivationBuffer(r + n);
         _g = new ActivationBuffer(n);
         _dropout = new AdapterDropout(inFeatures);
+        _balance = new RouterBalanceTerm(r, n);
     }
 
     /// <inheritdoc/>
@@ -69,6 +71,16 @@ public sealed class MoRAdapter : LinearAdapter
     public float[] LastGates() => _g.Saved("gates").ToArray<float>();
 
     /// <inheritdoc/>
+    public float RouterBalanceWeight
+    {
+        get => _balance.Weight;
+        set => _balance.Weight = value;
+    }
+
+    /// <inheritdoc/>
+    public double LastRouterBalance => _balance.LastValue;
+
+    /// <inheritdoc/>
     public override void Forward(Linear baseLayer, Tensor x, Tensor y)
     {
         AdapterParts.CheckInput(this, baseLayer, x, y);
@@ -89,13 +101,17 @@ public sealed class MoRAdapter : LinearAdapter
         AdapterParts.CheckInput(this, baseLayer, x, dy);
         EnsureQ();
         _dropout.Backward(x, dx, (input, gradIn) =>
+        {
             NativeCall.Check(
                 NativeMethods.mor_backward(input.Device.Context, StreamHandle.Default, input.Shape[0], InFeatures,
                     OutFeatures, Options.Rank, Options.Experts, Options.Scale, input.Handle, AG.Value.Handle,
                     OmegaA.Value.Handle, B.Value.Handle, OmegaB.Value.Handle, _q.Handle, _hz.Saved("[h|z]").Handle,
                     _g.Saved("gates").Handle, dy.Handle, AG.Grad.Handle, OmegaA.Grad.Handle, B.Grad.Handle,
                     OmegaB.Grad.Handle, gradIn?.Handle ?? BufferHandle.Null),
-                "mor_backward"));
+                "mor_backward");
+            // The balance term's router gradient joins the fused one inside the dropout scope: same input, same dx mask.
+            _balance.Backward(_g.Saved("gates"), input, AG, gradIn);
+        });
     }
 
     /// <inheritdoc/>
@@ -130,7 +146,7 @@ public sealed class MoRAdapter : LinearAdapter
     }
 
     /// <inheritdoc/>
-    protected override void Dispose(bool disposing) => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g, _dropout]);
+    protected override void Dispose(bool disposing) => AdapterParts.Dispose([AG, OmegaA, B, OmegaB, _q, _hz, _g, _dropout, _balance]);
 
     private void EnsureQ()
     {

@@ -10,6 +10,9 @@ public enum RouterMode
 
     /// <summary>Mean pooling: W_g starts at zero and is never updated, so every gate stays 1/N.</summary>
     MeanPooling,
+
+    /// <summary>The softmax router trained with the load-balancing loss (<see cref="ExperimentScale.RouterBalanceLoss"/>).</summary>
+    BalanceLoss,
 }
 
 /// <summary>One method configuration of the comparison.</summary>
@@ -63,6 +66,12 @@ public sealed record RunResult
 
     /// <summary>MoR only: mean gate per (task, expert) on test prompts, averaged over tokens and MoR layers; else null.</summary>
     public double[][]? MeanGates { get; init; }
+
+    /// <summary>
+    /// MoR only: expert usage on the same test prompts as <see cref="MeanGates"/>, N·Σ_i P_i² with P_i the mean gate of
+    /// expert i over all their tokens, averaged over MoR layers (1 = uniform usage, N = one expert); else NaN.
+    /// </summary>
+    public double GateBalance { get; init; } = double.NaN;
 
     /// <summary>Wall time of the whole run (training + scoring).</summary>
     public required double Seconds { get; init; }

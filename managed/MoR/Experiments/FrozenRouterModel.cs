@@ -29,6 +29,9 @@ public sealed class FrozenRouterModel(ITrainingModel inner) : ITrainingModel
     public void SetDropoutSeed(ulong? seed) => inner.SetDropoutSeed(seed);
 
     /// <inheritdoc/>
+    public void SetRouterBalanceWeight(float weight) => inner.SetRouterBalanceWeight(weight);
+
+    /// <inheritdoc/>
     public TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale)
     {
         TrainingLoss loss = inner.ForwardBackward(batch, gradScale);

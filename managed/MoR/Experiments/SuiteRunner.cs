@@ -11,18 +11,22 @@ using MoR.Training;
 namespace MoR.Experiments;
 
 /// <summary>
-/// The synthetic multi-task comparison: one base model pretrained (full fine-tuning) on six tasks of the
-/// suite, then every method fine-tuned on the mixture of the three held-out tasks from that same base,
-/// with the same data order for a given seed, and scored on the test split (exact match by greedy
-/// decoding, mean token loss).
+/// The synthetic multi-task comparison: one base model pretrained (full fine-tuning) on two short skills of the
+/// suite, then every method fine-tuned from that same base on a mixture of three held-out tasks built on those
+/// skills plus the pretraining tasks (replayed so that fine-tuning adds skills instead of overwriting them, as
+/// in the quickstart), with the same data order for a given seed, and scored on the held-out tasks' test split
+/// (exact match by greedy decoding, mean token loss).
 /// </summary>
 public sealed class SuiteRunner
 {
-    /// <summary>The fine-tuning mixture: tasks the base never saw.</summary>
+    /// <summary>The names of <see cref="FinetuneTaskSet"/>, the tasks that are scored.</summary>
     public static readonly string[] FinetuneTasks = ["upper", "caesar", "chain"];
 
-    /// <summary>Where adapters go: the paper's placement, the FFN projections.</summary>
-    public static readonly string[] TargetModules = ["gate_proj", "up_proj", "down_proj"];
+    /// <summary>The base's skills (the quickstart's): copying 2–5 letters, adding and subtracting numbers below 10.</summary>
+    public static ISyntheticTask[] PretrainTaskSet() => [new CopyTask(2, 5), new ArithmeticTask(10)];
+
+    /// <summary>Held out of pretraining, short enough for a d=64 base: upper-casing and shifting 2–5 letters, two-step chains.</summary>
+    public static ISyntheticTask[] FinetuneTaskSet() => [new UppercaseTask(2, 5), new CaesarShiftTask(2, 5), new ReasoningChainTask(2, 2)];
 
     private readonly Device _device;
     private readonly ExperimentScale _scale;
@@ -40,9 +44,10 @@ public sealed class SuiteRunner
         _scale = scale ?? throw new ArgumentNullException(nameof(scale));
         _log = log ?? throw new ArgumentNullException(nameof(log));
         BaseDirectory = baseDirectory;
-        ISyntheticTask[] tasks = [.. FinetuneTasks.Select(TaskSuite.Get)];
-        _train = Rows(TaskSuite.Mixture(tasks, TaskSplit.Train, scale.ExamplesPerTask, seed: 99));
-        _validation = Rows(TaskSuite.Mixture(tasks, TaskSplit.Validation, scale.ValidationPerTask, seed: 99));
+        ISyntheticTask[] tasks = FinetuneTaskSet();
+        ISyntheticTask[] mixture = [.. tasks, .. PretrainTaskSet()];
+        _train = Rows(TaskSuite.Mixture(mixture, TaskSplit.Train, scale.ExamplesPerTask, seed: 99));
+        _validation = Rows(TaskSuite.Mixture(mixture, TaskSplit.Validation, scale.ValidationPerTask, seed: 99));
         _test = tasks.ToDictionary(t => t.Name, t => TaskSuite.Generate(t, TaskSplit.Test, scale.TestPerTask, seed: 1234));
         _testRows = _test.ToDictionary(kv => kv.Key, kv => Rows(kv.Value));
     }
@@ -68,15 +73,21 @@ public sealed class SuiteRunner
 
     /// <summary>(in, out) of every adapted projection, in model order.</summary>
     public IReadOnlyList<(int In, int Out)> TargetShapes() =>
-        [.. Enumerable.Range(0, _scale.Layers).SelectMany(_ => new[] { (_scale.Hidden, _scale.Ffn), (_scale.Hidden, _scale.Ffn), (_scale.Ffn, _scale.Hidden) })];
+        [.. Enumerable.Range(0, _scale.Layers).SelectMany(_ => _scale.TargetModules.Select(ShapeOf))];
 
-    /// <summary>Training rows per step × tokens per row.</summary>
-    public long InputTokensPerStep => (long)_scale.MicroBatch * _scale.SeqLen;
+    // Attention projections are d → d (as many KV heads as heads), the FFN d → ffn → d.
+    private (int In, int Out) ShapeOf(string module) => module switch
+    {
+        "q_proj" or "k_proj" or "v_proj" or "o_proj" => (_scale.Hidden, _scale.Hidden),
+        "gate_proj" or "up_proj" => (_scale.Hidden, _scale.Ffn),
+        "down_proj" => (_scale.Ffn, _scale.Hidden),
+        _ => throw new ArgumentException($"No shape known for target module {module}.", nameof(module)),
+    };
 
     /// <summary>Training rows of the mixture.</summary>
     public int TrainRowCount => _train.Count;
 
-    /// <summary>Pretrains the base model on the six other tasks unless <see cref="BaseDirectory"/> holds one.</summary>
+    /// <summary>Pretrains the base model on <see cref="PretrainTaskSet"/> unless <see cref="BaseDirectory"/> holds one.</summary>
     /// <returns>Seconds spent (0 when cached).</returns>
     public double EnsureBase()
     {
@@ -87,7 +98,7 @@ public sealed class SuiteRunner
         }
 
         var clock = Stopwatch.StartNew();
-        ISyntheticTask[] tasks = [.. TaskSuite.All.Where(t => !FinetuneTasks.Contains(t.Name))];
+        ISyntheticTask[] tasks = PretrainTaskSet();
         _log($"pretraining the base model ({_scale.PretrainSteps} steps on {string.Join(", ", tasks.Select(t => t.Name))}) ...");
         List<PackedSequence> rows = Rows(TaskSuite.Mixture(tasks, TaskSplit.Train, _scale.ExamplesPerTask, seed: 42));
         var options = new TrainingOptions
@@ -139,7 +150,7 @@ public sealed class SuiteRunner
                 Rank = spec.Rank,
                 Alpha = alpha,
                 Experts = spec.Experts,
-                TargetModules = TargetModules,
+                TargetModules = _scale.TargetModules,
                 RouterInit = spec.Router == RouterMode.MeanPooling ? RouterInit.Zeros : RouterInit.Normal,
                 Seed = 1000 * seed,
             });
@@ -157,20 +168,21 @@ public sealed class SuiteRunner
             Rank = spec.Rank,
             Experts = spec.Experts,
             Alpha = alpha,
-            TargetModules = TargetModules,
+            TargetModules = _scale.TargetModules,
             LearningRate = full ? _scale.FullLearningRate : _scale.AdapterLearningRate,
             WarmupSteps = Math.Min(20, _scale.FinetuneSteps / 10),
             MaxSteps = _scale.FinetuneSteps,
             MicroBatchSize = _scale.MicroBatch,
             SequenceLength = _scale.SeqLen,
             EvalEvery = Math.Max(1, _scale.FinetuneSteps / 5),
+            RouterBalanceLoss = spec.Router == RouterMode.BalanceLoss ? _scale.RouterBalanceLoss : 0f,
             Seed = seed,
         };
-        TrainingMeasurement m = TrainingMeasurement.Train(tm, options, _train, _validation, InputTokensPerStep);
+        TrainingMeasurement m = TrainingMeasurement.Train(tm, options, _train, _validation);
         long peak = _device.AllocatorStats.PeakBytes;
         var loss = _testRows.ToDictionary(kv => kv.Key, kv => EvaluationLoss.Of(tm, kv.Value, _scale.MicroBatch));
         var accuracy = _test.ToDictionary(kv => kv.Key, kv => GreedyAnswerer.Accuracy(model, _tokenizer, kv.Value));
-        double[][]? gates = collectGates && spec.Method == TrainingMethod.MoR ? MeanGates(model) : null;
+        (double[][] Mean, double Balance)? gates = collectGates && spec.Method == TrainingMethod.MoR ? MeanGates(model) : null;
         TrainingLoss total = loss.Values.Aggregate(default(TrainingLoss), (a, b) => a + b);
         return new RunResult
         {
@@ -185,33 +197,39 @@ public sealed class SuiteRunner
             PeakBytes = peak,
             TrainCurve = m.TrainCurve,
             EvalCurve = m.EvalCurve,
-            MeanGates = gates,
+            MeanGates = gates?.Mean,
+            GateBalance = gates?.Balance ?? double.NaN,
             Seconds = clock.Elapsed.TotalSeconds,
         };
     }
 
     // Mean gate per (task, expert): over the tokens of prompt + answer of a few test problems, then over MoR layers.
-    private double[][] MeanGates(LlamaModel model)
+    // Balance: N·Σ_i P_i² per MoR layer, P_i = its mean gate over every token of those problems, then the mean over layers.
+    private (double[][] Mean, double Balance) MeanGates(LlamaModel model)
     {
+        MoRAdapter[] layers = [.. model.Linears.Values.Select(l => l.Adapter).OfType<MoRAdapter>()];
+        int n = layers.Length == 0 ? _scale.Experts : layers[0].Options.Experts;
+        double[][] usage = [.. layers.Select(_ => new double[n])];
+        long tokens = 0;
         var result = new double[FinetuneTasks.Length][];
         for (int ti = 0; ti < FinetuneTasks.Length; ti++)
         {
-            double[] sum = new double[_scale.Experts];
+            double[] sum = new double[n];
             int count = 0;
             foreach (TaskSample sample in _test[FinetuneTasks[ti]].Take(_scale.GatePromptsPerTask))
             {
                 int[] ids = _tokenizer.Encode(sample.Prompt + sample.Answer, addBos: true);
                 model.ComputeLogits(1, ids.Length, ids);
-                foreach (MoRAdapter a in model.Linears.Values.Select(l => l.Adapter).OfType<MoRAdapter>())
+                tokens += ids.Length;
+                for (int l = 0; l < layers.Length; l++)
                 {
-                    float[] g = a.LastGates();
-                    int n = a.Options.Experts;
-                    sum = sum.Length == n ? sum : new double[n];
+                    float[] g = layers[l].LastGates();
                     for (int t = 0; t < ids.Length; t++)
                     {
                         for (int i = 0; i < n; i++)
                         {
                             sum[i] += g[(t * n) + i] / ids.Length;
+                            usage[l][i] += g[(t * n) + i];
                         }
                     }
 
@@ -222,7 +240,8 @@ public sealed class SuiteRunner
             result[ti] = [.. sum.Select(s => count == 0 ? double.NaN : s / count)];
         }
 
-        return result;
+        double balance = layers.Length == 0 || tokens == 0 ? double.NaN : usage.Average(u => n * u.Sum(s => (s / tokens) * (s / tokens)));
+        return (result, balance);
     }
 
     private List<PackedSequence> Rows(List<TaskSample> samples)

@@ -157,7 +157,7 @@ public sealed class TeacherSuite
             Seed = seed,
         };
         List<PackedSequence> validation = [.. _test.SelectMany(rows => rows.Take(Math.Max(1, rows.Count / 4)))];
-        TrainingMeasurement m = TrainingMeasurement.Train(tm, options, _train, validation, (long)_scale.MicroBatch * _scale.SeqLen);
+        TrainingMeasurement m = TrainingMeasurement.Train(tm, options, _train, validation);
         long peak = _device.AllocatorStats.PeakBytes;
         TrainingLoss[] losses = [.. _test.Select(rows => EvaluationLoss.Of(tm, rows, _scale.MicroBatch))];
         return new RunResult

@@ -32,6 +32,16 @@ public interface ITrainingModel
     {
     }
 
+    /// <summary>
+    /// Sets the weight w of the router balance term for the following <see cref="ForwardBackward"/> calls: each
+    /// then also accumulates the gradient of w·B̄, B̄ = the mean over routed layers (<see cref="IRoutedAdapter"/>)
+    /// of N·Σ_i P_i² (<see cref="RouterBalanceLoss"/>), and reports B̄ in <see cref="TrainingLoss.RouterBalanceSum"/>.
+    /// 0 turns it off. Models without routers ignore it.
+    /// </summary>
+    void SetRouterBalanceWeight(float weight)
+    {
+    }
+
     /// <summary>The loss over <paramref name="batch"/> without touching gradients.</summary>
     TrainingLoss Evaluate(TrainingBatch batch);
 }

@@ -41,11 +41,11 @@ public sealed class MetricsLog : IDisposable
         trainer.EvalCompleted += (_, m) => Write(ToJson(m));
     }
 
-    /// <summary>The JSON object of a step.</summary>
+    /// <summary>The JSON object of a step (with <c>router_balance_loss</c> when that term is on).</summary>
     public static JsonObject ToJson(StepMetrics m)
     {
         ArgumentNullException.ThrowIfNull(m);
-        return new JsonObject
+        JsonObject line = new()
         {
             ["type"] = "step",
             ["step"] = m.Step,
@@ -59,6 +59,12 @@ public sealed class MetricsLog : IDisposable
             ["eta_s"] = Math.Round(m.Eta.TotalSeconds, 1),
             ["skipped"] = m.Skipped,
         };
+        if (m.RouterBalanceLoss != 0)
+        {
+            line["router_balance_loss"] = Finite(m.RouterBalanceLoss);
+        }
+
+        return line;
     }
 
     /// <summary>The JSON object of an evaluation.</summary>

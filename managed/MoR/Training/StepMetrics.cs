@@ -12,6 +12,10 @@ namespace MoR.Training;
 /// <param name="Eta">Estimated time to <paramref name="MaxSteps"/>.</param>
 /// <param name="Skipped">The step was skipped for a non-finite loss or gradient.</param>
 /// <param name="SkippedTotal">Skipped steps so far.</param>
+/// <param name="RouterBalanceLoss">
+/// The router balance term added to the objective, α·(mean over micro-batches and routed layers of N·Σ_i P_i²)
+/// (<see cref="TrainingOptions.RouterBalanceLoss"/> = α); 0 when it is off. Not included in <paramref name="Loss"/>.
+/// </param>
 public sealed record StepMetrics(
     int Step, int MaxSteps, double Loss, float LearningRate, double GradNorm, long Tokens, double TokensPerSecond,
-    TimeSpan Elapsed, TimeSpan Eta, bool Skipped, int SkippedTotal);
+    TimeSpan Elapsed, TimeSpan Eta, bool Skipped, int SkippedTotal, double RouterBalanceLoss = 0);

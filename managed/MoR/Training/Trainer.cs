@@ -145,13 +145,13 @@ public sealed class Trainer : IDisposable
         while (Step < Options.MaxSteps && !(_comm is null ? cancellation.IsCancellationRequested : _stopAgreed))
         {
             long stepStart = Stopwatch.GetTimestamp();
-            (double loss, double gradNorm, long tokens, long inputTokens, bool skipped, float lr) = TrainStep(cancellation);
+            (double loss, double gradNorm, long tokens, long inputTokens, bool skipped, float lr, double balance) = TrainStep(cancellation);
             lastLoss = loss;
             double seconds = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
             double perStep = clock.Elapsed.TotalSeconds / (Step - firstStep);
             StepCompleted?.Invoke(this, new StepMetrics(
                 Step, Options.MaxSteps, loss, lr, gradNorm, tokens, inputTokens / Math.Max(seconds, 1e-9), clock.Elapsed,
-                TimeSpan.FromSeconds(perStep * (Options.MaxSteps - Step)), skipped, SkippedSteps));
+                TimeSpan.FromSeconds(perStep * (Options.MaxSteps - Step)), skipped, SkippedSteps, balance));
 
             bool last = Step == Options.MaxSteps;
             if (_validation is not null && IsRoot && ((Options.EvalEvery > 0 && Step % Options.EvalEvery == 0) || last))
@@ -229,7 +229,7 @@ public sealed class Trainer : IDisposable
     /// <inheritdoc/>
     public void Dispose() => _optimizer.Dispose();
 
-    private (double Loss, double GradNorm, long Tokens, long InputTokens, bool Skipped, float Lr) TrainStep(CancellationToken cancellation)
+    private (double Loss, double GradNorm, long Tokens, long InputTokens, bool Skipped, float Lr, double Balance) TrainStep(CancellationToken cancellation)
     {
         int step = Step + 1;
         // All micro-batches are drawn first so that the gradient scale is 1 / (target tokens of the whole
@@ -249,6 +249,9 @@ public sealed class Trainer : IDisposable
         // K / T: the all-reduce averages over the K ranks, so the result is Σ over the step's T target tokens / T,
         // the single-rank mean exactly (even when the shards hold different numbers of target tokens).
         float gradScale = (float)Ranks / Math.Max(1, targets);
+        // The router balance term is a mean over the step's M micro-batches, not a token sum: weight α·K/M on each,
+        // which the K-rank gradient average turns into α·(1/M)·Σ_m B̄_m, the single-rank value exactly.
+        _model.SetRouterBalanceWeight(Options.RouterBalanceLoss * Ranks / batches.Length);
         for (int i = 0; i < batches.Length; i++)
         {
             if (_shard.Owns(i))
@@ -261,6 +264,7 @@ public sealed class Trainer : IDisposable
         }
 
         _model.SetDropoutSeed(null);
+        _model.SetRouterBalanceWeight(0f);
 
         if (_comm is not null)
         {
@@ -270,6 +274,7 @@ public sealed class Trainer : IDisposable
 
         double norm = GradientNorm.Compute(_parameters);
         double meanLoss = loss.Tokens == 0 ? 0 : loss.Mean;
+        double balance = Options.RouterBalanceLoss * loss.RouterBalanceSum / batches.Length;
         string? bad = !double.IsFinite(meanLoss) ? "loss" : !double.IsFinite(norm) ? "gradient norm" : null;
         if (bad is not null)
         {
@@ -281,25 +286,27 @@ public sealed class Trainer : IDisposable
 
             SkippedSteps++;
             Step = step;
-            return (meanLoss, norm, loss.Tokens, inputs, true, lr);
+            return (meanLoss, norm, loss.Tokens, inputs, true, lr, balance);
         }
 
         _optimizer.Step(lr, GradientNorm.ClipFactor(norm, Options.MaxGradNorm));
         ZeroGrads();
         NotifyParametersChanged();
         Step = step;
-        return (meanLoss, norm, loss.Tokens, inputs, false, lr);
+        return (meanLoss, norm, loss.Tokens, inputs, false, lr, balance);
     }
 
-    // One small all-reduce per step: the step's summed loss (in F32, so the logged loss is good to ~1e-7) and a
-    // stop vote. Every rank then logs the global loss and takes the same skip / stop decisions.
+    // One small all-reduce per step: the step's summed loss (in F32, so the logged loss is good to ~1e-7), a stop
+    // vote and the summed router balance values. Every rank then logs the global values and takes the same skip /
+    // stop decisions.
     private TrainingLoss AgreeOnLoss(TrainingLoss local, long targets, CancellationToken cancellation)
     {
-        using Tensor stats = Tensor.FromSpan<float>(_model.Device, [(float)local.LossSum, cancellation.IsCancellationRequested ? 1f : 0f], 2);
+        using Tensor stats = Tensor.FromSpan<float>(
+            _model.Device, [(float)local.LossSum, cancellation.IsCancellationRequested ? 1f : 0f, (float)local.RouterBalanceSum], 3);
         _comm!.AllReduceSum(stats);
         float[] sum = stats.ToArray<float>();
         _stopAgreed = sum[1] > 0;
-        return new TrainingLoss(sum[0], targets);
+        return new TrainingLoss(sum[0], targets, sum[2]);
     }
 
     private void ZeroGrads()

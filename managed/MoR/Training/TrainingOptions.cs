@@ -37,6 +37,14 @@ public sealed record TrainingOptions
     /// <summary>How the MoR / MoE-LoRA router starts.</summary>
     public RouterInit RouterInit { get; init; } = RouterInit.Normal;
 
+    /// <summary>
+    /// α of the router load-balancing loss (MoR, MoE-LoRA; 0 = off, the paper's plain softmax router): the objective
+    /// gains α·mean over routed layers of N·Σ_i P_i², P_i the mean gate of expert i over a micro-batch's tokens
+    /// (<see cref="Adapters.RouterBalanceLoss"/>). Its value is α at uniform expert usage and reported apart from the
+    /// token loss (<see cref="StepMetrics.RouterBalanceLoss"/>). Switch Transformer used 0.01.
+    /// </summary>
+    public float RouterBalanceLoss { get; init; }
+
     /// <summary>Peak learning rate.</summary>
     public float LearningRate { get; init; } = 2e-4f;
 
@@ -110,6 +118,8 @@ public sealed record TrainingOptions
         Require(Experts >= 1, $"experts must be >= 1; got {Experts}.", nameof(Experts));
         Require(float.IsFinite(Alpha) && Alpha > 0, $"alpha must be a positive number; got {Alpha}.", nameof(Alpha));
         Require(Dropout is >= 0 and < 1, $"dropout must be in [0, 1); got {Dropout}.", nameof(Dropout));
+        Require(float.IsFinite(RouterBalanceLoss) && RouterBalanceLoss >= 0, $"router balance loss must be a number >= 0; got {RouterBalanceLoss}.", nameof(RouterBalanceLoss));
+        Require(RouterBalanceLoss == 0 || Method is TrainingMethod.MoR or TrainingMethod.MoELoRA, $"router balance loss needs a routed method (mor, moe-lora); got {Method}.", nameof(RouterBalanceLoss));
         Require(TargetModules.Count > 0 || Method == TrainingMethod.Full, "target modules must not be empty.", nameof(TargetModules));
         Require(float.IsFinite(LearningRate) && LearningRate > 0, $"learning rate must be positive; got {LearningRate}.", nameof(LearningRate));
         Require(MaxSteps >= 1, $"steps must be >= 1; got {MaxSteps}.", nameof(MaxSteps));

@@ -10,7 +10,7 @@ namespace MoR.Tests.Adapters;
 /// <see cref="AdaptedLinear"/> against a float64 reference and its central finite differences, the
 /// initialisation properties of MOR.md §5, parameter counts, the PEFT-style export/import, and errors.
 /// </summary>
-public sealed class AdapterTests
+public sealed partial class AdapterTests
 {
     private const int T = 3, Din = 5, Dout = 4, R = 2, N = 3;
 

@@ -23,7 +23,8 @@ public sealed class ExperimentSmokeTests
         string md = File.ReadAllText(Path.Combine(output, "RESULTS.md"));
         Assert.Contains("experiment --smoke", md, StringComparison.Ordinal);
         Assert.Contains("## Main table", md, StringComparison.Ordinal);
-        Assert.Contains("not implemented", md, StringComparison.Ordinal);
+        Assert.Contains("softmax + load-balancing loss", md, StringComparison.Ordinal);
+        Assert.DoesNotContain("not implemented", md, StringComparison.Ordinal);
         Assert.Contains(ExperimentReport.KeepMarker, md, StringComparison.Ordinal);
         foreach (string png in (string[])["accuracy_vs_parameters.png", "loss_curves.png", "router_gates.png", "ablations.png",
                                           "teacher_SharedInput_loss_curves.png", "teacher_DisjointInput_loss_curves.png"])
@@ -39,6 +40,8 @@ public sealed class ExperimentSmokeTests
         Assert.Contains("teacher-SharedInput", groups);
         Assert.Contains("teacher-DisjointInput", groups);
         Assert.Contains("ablation-N", groups);
+        Assert.Contains("ablation-router", groups);
+        Assert.Equal(["BalanceLoss", "MeanPooling"], runs.Where(r => r.GetProperty("Group").GetString() == "ablation-router").Select(r => r.GetProperty("Spec").GetProperty("Router").GetString()!).Distinct().Order());
         Assert.Equal(5, runs.Where(r => r.GetProperty("Group").GetString() == "main").Select(r => r.GetProperty("Spec").GetProperty("Method").GetString()).Distinct().Count());
         foreach (JsonElement run in runs)
         {
