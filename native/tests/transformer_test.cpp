@@ -2,6 +2,7 @@
 // against central finite differences of those references, plus layouts (fused QKV slices, KV-cache
 // strides), GQA ratios, accumulation, error messages and determinism.
 #include "common/float16.h"
+#include "cpu/cpu_vector_math.h"
 #include "test_support.h"
 #include "transformer_reference.h"
 
@@ -34,6 +35,20 @@ double rel(const ref::Vec& got, const ref::Vec& want) {
 }
 
 }  // namespace
+
+TEST(VectorMath, ExpApproxIsWithinTwoUlpOfExpAndPassesNaN) {
+  double worst = 0;
+  for (int i = 0; i <= 200000; ++i) {
+    const float x = -87.0f + 175.5f * static_cast<float>(i) / 200000.0f;
+    const double want = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::abs(mor::cpu::exp_approx(x) - want) / want);
+  }
+  EXPECT_LT(worst, 2.5e-7);  // 2 ulp of a float is 2.4e-7 relative
+  EXPECT_TRUE(std::isnan(mor::cpu::exp_approx(std::nanf(""))));
+  EXPECT_EQ(mor::cpu::exp_approx(0.0f), 1.0f);
+  EXPECT_LT(mor::cpu::exp_approx(-std::numeric_limits<float>::infinity()), 1e-37f);
+  EXPECT_TRUE(std::isfinite(mor::cpu::exp_approx(1000.0f)));
+}
 
 TEST(RmsNorm, ForwardAndBackwardMatchFloat64AndFiniteDifferences) {
   Context ctx;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_vector_math.h"
 
 namespace mor::cpu {
 
@@ -52,8 +53,9 @@ void attention_forward(const AttentionArgs& a, const float* q, const float* k, c
           const int64_t last = last_key(a, t0 + i);
           float m = -std::numeric_limits<float>::infinity();
           for (int64_t j = 0; j <= last; ++j) m = std::max(m, row[j]);
+          exp_shifted(row, last + 1, m);
           float sum = 0.0f;
-          for (int64_t j = 0; j <= last; ++j) sum += (row[j] = std::exp(row[j] - m));
+          for (int64_t j = 0; j <= last; ++j) sum += row[j];
           const float inv = 1.0f / sum;
           for (int64_t j = 0; j <= last; ++j) row[j] *= inv;
           std::fill(row + last + 1, row + L, 0.0f);
@@ -91,8 +93,9 @@ void attention_backward(const AttentionArgs& a, const float* q, const float* k, 
           const float row_lse = lse[(b * a.q_heads + h) * a.q_len + t0 + i];
           // D_i = Σ_d dO·O, taken as Σ_j P·dP (equal, as O = P·V) so that it rounds like dP itself: with one
           // visible key dS is then exactly 0, as it is mathematically.
+          exp_shifted(pr, last + 1, row_lse);
           float di = 0.0f;
-          for (int64_t j = 0; j <= last; ++j) di += (pr[j] = std::exp(pr[j] - row_lse)) * dr[j];
+          for (int64_t j = 0; j <= last; ++j) di += pr[j] * dr[j];
           for (int64_t j = 0; j <= last; ++j) dr[j] = pr[j] * (dr[j] - di) * a.scale;  // dS
           std::fill(pr + last + 1, pr + L, 0.0f);
           std::fill(dr + last + 1, dr + L, 0.0f);

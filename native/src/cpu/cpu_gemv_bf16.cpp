@@ -10,17 +10,12 @@
 
 #include "common/float16.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_target_clones.h"
 
 namespace mor::cpu {
 
 namespace {
 constexpr int kLanes = 16;
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(_WIN32)
-#define MOR_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MOR_CPU_CLONES
-#endif
 
 MOR_CPU_CLONES float dot_bf16(const float* x, const uint16_t* w, int64_t k) {
   float acc[kLanes] = {};

@@ -9,6 +9,7 @@
 #include "common/float16.h"
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_vector_math.h"
 
 namespace mor::cpu {
 
@@ -78,19 +79,20 @@ void rope(int64_t T, int64_t H, int64_t D, float* x, int64_t ld, const int32_t* 
   }
 }
 
+namespace {
+constexpr int64_t kElementChunk = 16384;  // elements per task in the element-wise loops
+}
+
 void swiglu_forward(int64_t n, const float* gate, const float* up, float* out) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (int64_t i = 0; i < n; i += kElementChunk)
+    swiglu_forward_range(std::min(kElementChunk, n - i), gate + i, up + i, out + i);
 }
 
 void swiglu_backward(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float sig = 1.0f / (1.0f + std::exp(-gate[i]));
-    const float silu = gate[i] * sig;
-    dup[i] += dout[i] * silu;
-    dgate[i] += dout[i] * up[i] * sig * (1.0f + gate[i] * (1.0f - sig));
-  }
+  for (int64_t i = 0; i < n; i += kElementChunk)
+    swiglu_backward_range(std::min(kElementChunk, n - i), gate + i, up + i, dout + i, dgate + i, dup + i);
 }
 
 void embedding_forward(int64_t T, int64_t C, const int32_t* ids, const void* table, mor_dtype table_type, float* out) {
@@ -126,12 +128,22 @@ void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, 
     }
     float mx = row[0];
     for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
+    const float target_logit = row[target];
+    // exp (vectorised) then a double sum in index order. With a gradient the exps are made in place and the
+    // gradient is exp / sum, no second exp; without one the logits must survive, so a per-thread copy is used.
+    thread_local std::vector<float> scratch;
+    float* e = row;
+    if (grad_scale == 0.0f) {
+      scratch.assign(row, row + V);
+      e = scratch.data();
+    }
+    exp_shifted(e, V, mx);
     double sum = 0.0;
-    for (int64_t j = 0; j < V; ++j) sum += std::exp(static_cast<double>(row[j] - mx));
-    const float lse = mx + static_cast<float>(std::log(sum));
-    losses[t] = lse - row[target];
+    for (int64_t j = 0; j < V; ++j) sum += e[j];
+    losses[t] = mx + static_cast<float>(std::log(sum)) - target_logit;
     if (grad_scale != 0.0f) {
-      for (int64_t j = 0; j < V; ++j) row[j] = grad_scale * std::exp(row[j] - lse);
+      const float k = grad_scale / static_cast<float>(sum);
+      for (int64_t j = 0; j < V; ++j) row[j] *= k;
       row[target] -= grad_scale;
     }
   }
