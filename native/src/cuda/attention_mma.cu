@@ -533,19 +533,6 @@ constexpr int kv_query_rows() {
   return D <= 64 ? 64 : 32;
 }
 
-template <typename Kernel>
-void allow_shared_mma(Kernel kernel, size_t bytes, const char* what) {
-  int dev = 0, optin = 0;
-  check(cudaGetDevice(&dev), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
-  if (bytes > static_cast<size_t>(optin))
-    fail(MOR_ERR_NOT_SUPPORTED, std::string(what) + " needs " + std::to_string(bytes) +
-                                    " bytes of shared memory per block; CUDA device " + std::to_string(dev) +
-                                    " allows " + std::to_string(optin));
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
-        "cudaFuncSetAttribute (tensor-core attention shared memory)");
-}
-
 MmaDims mma_dims(const AttentionArgs& a) {
   MmaDims d;
   d.q_len = static_cast<int>(a.q_len);
@@ -569,7 +556,7 @@ template <int D>
 void launch_forward(const Launch& l, const AttentionArgs& a, const float* q, const float* k, const float* v, float* out,
                     float* lse) {
   const size_t bytes = Shape<D>::rows_bytes(3 * kTile);
-  allow_shared_mma(attention_mma_forward_kernel<D>, bytes, "attention_forward (tensor cores)");
+  allow_shared(attention_mma_forward_kernel<D>, bytes, "attention_forward (tensor cores)");
   const dim3 grid(tiles(a.q_len), static_cast<unsigned>(a.q_heads), static_cast<unsigned>(a.batch));
   attention_mma_forward_kernel<D><<<grid, kMmaThreads, bytes, l.stream>>>(mma_dims(a), q, k, v, out, lse);
   l.check("attention_forward tensor-core kernel");
@@ -581,13 +568,13 @@ void launch_backward(const Launch& l, const AttentionArgs& a, const float* q, co
   constexpr int BQ = kv_query_rows<D>();
   const MmaDims d = mma_dims(a);
   const size_t kv_bytes = KvShape<D, BQ>::bytes;
-  allow_shared_mma(attention_mma_backward_kv_kernel<D, BQ>, kv_bytes, "attention_backward dK/dV (tensor cores)");
+  allow_shared(attention_mma_backward_kv_kernel<D, BQ>, kv_bytes, "attention_backward dK/dV (tensor cores)");
   const dim3 kv_grid(tiles(a.kv_len), static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.batch));
   attention_mma_backward_kv_kernel<D, BQ>
       <<<kv_grid, kMmaThreads, kv_bytes, l.stream>>>(d, q, k, v, dout, lse, di, dk, dv);
   l.check("attention_backward dK/dV tensor-core kernel");
   const size_t q_bytes = Shape<D>::rows_bytes(4 * kTile);
-  allow_shared_mma(attention_mma_backward_q_kernel<D>, q_bytes, "attention_backward dQ (tensor cores)");
+  allow_shared(attention_mma_backward_q_kernel<D>, q_bytes, "attention_backward dQ (tensor cores)");
   const dim3 q_grid(tiles(a.q_len), static_cast<unsigned>(a.q_heads), static_cast<unsigned>(a.batch));
   attention_mma_backward_q_kernel<D><<<q_grid, kMmaThreads, q_bytes, l.stream>>>(d, q, k, v, dout, lse, di, dq);
   l.check("attention_backward dQ tensor-core kernel");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "cuda/cuda_check.h"
 
 namespace mor::cuda {
 
@@ -46,6 +47,20 @@ __device__ __forceinline__ double warp_sum(double v) {
 __device__ __forceinline__ float warp_max(float v) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
+}
+
+// Raises a kernel's dynamic shared-memory limit (needed above 48 KiB) after checking the device has it.
+template <typename Kernel>
+inline void allow_shared(Kernel kernel, size_t bytes, const char* what) {
+  int dev = 0, optin = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+  if (bytes > static_cast<size_t>(optin))
+    fail(MOR_ERR_NOT_SUPPORTED, std::string(what) + " needs " + std::to_string(bytes) +
+                                    " bytes of shared memory per block; CUDA device " + std::to_string(dev) +
+                                    " allows " + std::to_string(optin));
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
+        "cudaFuncSetAttribute (dynamic shared memory)");
 }
 
 }  // namespace mor::cuda

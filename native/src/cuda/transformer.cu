@@ -823,20 +823,6 @@ __global__ void dropout_kernel(int64_t n, uint64_t threshold, float inv_keep, ui
 
 // ---- host helpers -----------------------------------------------------------------------------------
 
-// Raises a kernel's dynamic shared-memory limit (needed above 48 KiB) after checking the device has it.
-template <typename Kernel>
-void allow_shared(Kernel kernel, size_t bytes, const char* what) {
-  int dev = 0, optin = 0;
-  check(cudaGetDevice(&dev), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
-  if (bytes > static_cast<size_t>(optin))
-    fail(MOR_ERR_NOT_SUPPORTED, std::string(what) + " needs " + std::to_string(bytes) +
-                                    " bytes of shared memory per block; CUDA device " + std::to_string(dev) +
-                                    " allows " + std::to_string(optin));
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
-        "cudaFuncSetAttribute (attention shared memory)");
-}
-
 AttnDims attn_dims(const AttentionArgs& a, bool vec_ptrs) {
   AttnDims d;
   d.q_len = checked_int(a.q_len, "attention q_len");
