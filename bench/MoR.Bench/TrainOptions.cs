@@ -5,12 +5,13 @@ namespace MoR.Bench;
 /// <summary>The <c>train</c> mode's flags.</summary>
 internal sealed record TrainOptions(
     string Preset, int Batch, int SeqLen, int Steps, int Warmup, int Rank, int Experts, bool Torch, IReadOnlyList<string> GpuResults,
-    string Output, string? WorkDirectory, string ModelPreset = "100m")
+    string Output, string? WorkDirectory, string ModelPreset = "100m", int Repeat = 2)
 {
     public const string Usage =
         "usage: run-benchmarks.sh train [--preset 30m] [--batch 1] [--seq-len 256] [--steps 5] [--warmup 2] [--rank 32] [--experts 8]\n" +
         "                                [--no-torch] [--gpu-results FILE.jsonl ...] [--output docs/PERFORMANCE.md] [--work DIR]\n" +
-        "                                [--model-preset 100m]   (the BF16 checkpoint for load / eval / generation)";
+        "                                [--model-preset 100m]   (the BF16 checkpoint for load / eval / generation)\n" +
+        "                                [--repeat 2]            (process runs per cell, ours and the peer's alternating; the fastest is kept)";
 
     public static TrainOptions Parse(IReadOnlyList<string> args)
     {
@@ -36,6 +37,7 @@ internal sealed record TrainOptions(
                 "--output" => o with { Output = Next() },
                 "--work" => o with { WorkDirectory = Next() },
                 "--model-preset" => o with { ModelPreset = Next() },
+                "--repeat" => o with { Repeat = Int() },
                 _ => throw new FormatException($"unknown flag '{args[i]}'"),
             };
         }
