@@ -1,5 +1,7 @@
 // mor_gemm against a float64 reference: every transpose combination, awkward sizes, alpha/beta,
 // padded leading dimensions, offsets, strided batches, 16-bit and mixed inputs, and error paths.
+#include <cstdlib>
+
 #include "common/float16.h"
 #include "reference.h"
 #include "test_support.h"
@@ -93,12 +95,72 @@ TEST(Gemm, FewRowsTimesBf16WeightMatchReferenceWithAlphaBetaAndStrides) {
     double err = 0, norm = 0;
     for (int64_t r = 0; r < m; ++r)
       for (int64_t j = 0; j < ldc; ++j) {
-        const double want = j < n ? 0.5 * prod[r * n + j] + 2.0 * hc[r * ldc + j] : hc[r * ldc + j];  // padding untouched
+        const double want =
+            j < n ? 0.5 * prod[r * n + j] + 2.0 * hc[r * ldc + j] : hc[r * ldc + j];  // padding untouched
         err = std::max(err, std::abs(got[r * ldc + j] - want));
         norm = std::max(norm, std::abs(want));
       }
     EXPECT_LT(err / norm, 1e-5);
   }
+}
+
+namespace {
+void set_env(const char* name, const char* value) {  // value null: unset
+#ifdef _WIN32
+  _putenv_s(name, value ? value : "");
+#else
+  if (value)
+    setenv(name, value, 1);
+  else
+    unsetenv(name);
+#endif
+}
+
+void check_widened_blocks() {
+  // A narrow operand is widened to F32 in blocks of 2^22 elements: 300,000 x 16 spans two of them.
+  Context ctx;
+  const int64_t big = 300000, small = 9, k = 16;
+  auto hbig = random_vector((size_t)(big * k), 31), hsmall = random_vector((size_t)(small * k), 32);
+  std::vector<uint16_t> big16(hbig.size());
+  ref::Vec rbig(hbig.size()), rsmall(hsmall.size());
+  for (size_t i = 0; i < hbig.size(); ++i) big16[i] = mor::f32_to_bf16(hbig[i]), rbig[i] = mor::bf16_to_f32(big16[i]);
+  for (size_t i = 0; i < hsmall.size(); ++i) rsmall[i] = mor::bf16_to_f32(mor::f32_to_bf16(hsmall[i]));
+  Buffer wbig(ctx.get(), MOR_DTYPE_BF16, big * k), xsmall(ctx.get(), hsmall);
+  MOR_ASSERT_OK(mor_buffer_upload(wbig.get(), 0, big16.data(), big * k, nullptr));
+  auto check = [](const std::vector<float>& got, const ref::Vec& want) {
+    double err = 0, norm = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      err = std::max(err, std::abs(got[i] - want[i])), norm = std::max(norm, std::abs(want[i]));
+    EXPECT_LT(err / norm, 1e-5);
+  };
+  // B narrow, C = X[9×16]·Wᵀ with W [300000×16] (the projection forward).
+  Buffer c1(ctx.get(), MOR_DTYPE_F32, small * big);
+  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, 0, 1, small, big, k, 1.0f, xsmall.get(), 0, k, 0, wbig.get(), 0, k, 0,
+                         0.0f, c1.get(), 0, big, 0, 1, 0));
+  check(c1.f32(), ref::gemm(false, true, small, big, k, rsmall, rbig));
+  // B narrow, not transposed: C[9×16] = Y[9×300000]·W (the input gradient); with k = 300000 a block holds 13 of
+  // C's 16 columns, i.e. strided columns of W.
+  auto hy = random_vector((size_t)(small * big), 33);
+  ref::Vec ry(hy.size());
+  for (size_t i = 0; i < hy.size(); ++i) ry[i] = mor::bf16_to_f32(mor::f32_to_bf16(hy[i]));
+  Buffer y(ctx.get(), hy), c2(ctx.get(), MOR_DTYPE_F32, small * k);
+  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, 0, 0, small, k, big, 1.0f, y.get(), 0, big, 0, wbig.get(), 0, k, 0, 0.0f,
+                         c2.get(), 0, k, 0, 1, 0));
+  check(c2.f32(), ref::gemm(false, false, small, k, big, ry, rbig));
+  // A narrow: C[300000×9] = W[300000×16]·Xᵀ, blocks over C's rows.
+  Buffer c3(ctx.get(), MOR_DTYPE_F32, big * small);
+  MOR_ASSERT_OK(mor_gemm(ctx.get(), nullptr, 0, 1, big, small, k, 1.0f, wbig.get(), 0, k, 0, xsmall.get(), 0, k, 0,
+                         0.0f, c3.get(), 0, small, 0, 1, 0));
+  check(c3.f32(), ref::gemm(false, true, big, small, k, rbig, rsmall));
+}
+
+}  // namespace
+
+TEST(Gemm, WidenedBf16OperandsSpanSeveralBlocksInEitherRoleAndLayout) {
+  check_widened_blocks();  // sbgemm where OpenBLAS has it
+  set_env("MOR_CPU_SBGEMM", "0");
+  check_widened_blocks();  // the F32 widening path, blocks included
+  set_env("MOR_CPU_SBGEMM", nullptr);
 }
 
 TEST(Gemm, Bf16InputsF32AccumulateAndMixedOperands) {
