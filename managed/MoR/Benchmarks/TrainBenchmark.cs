@@ -99,37 +99,10 @@ public static class TrainBenchmark
             throw new ArgumentException($"expected {options.Batch} rows of {options.SeqLen} tokens");
         }
 
-        IReadOnlyList<string> targets = options.TargetModules ?? TrainBenchmarkOptions.DefaultTargets;
-        if (!full)
-        {
-            AdapterInjector.Attach(model, new AdapterSpec
-            {
-                Kind = options.Method.AdapterKindOf()!.Value,
-                Rank = options.Rank,
-                Alpha = 2f * options.Rank,
-                Experts = options.Experts,
-                TargetModules = [.. targets],
-                Seed = options.Seed,
-            });
-        }
-
         Device device = model.Device;
         BenchmarkEnvironment environment = BenchmarkEnvironment.Capture(device);
         int profiled = options.Breakdown ? 1 : 0;
-        var trainingOptions = new TrainingOptions
-        {
-            Method = options.Method,
-            Rank = options.Rank,
-            Experts = options.Experts,
-            Alpha = 2f * options.Rank,
-            TargetModules = [.. targets],
-            LearningRate = options.LearningRate,
-            MinLearningRateRatio = 1f,
-            MaxSteps = options.Warmup + options.Steps + profiled,
-            MicroBatchSize = options.Batch,
-            SequenceLength = options.SeqLen,
-            Seed = options.Seed,
-        };
+        TrainingOptions trainingOptions = Prepare(model, options) with { MaxSteps = options.Warmup + options.Steps + profiled };
 
         var losses = new List<double>();
         var stepMs = new List<double>();
@@ -182,6 +155,44 @@ public static class TrainBenchmark
             trainingModel.TrainableParameters().Sum(p => p.Numel), FrozenDTypeOf(model), options.Batch, options.SeqLen, step,
             tokens / (step.MedianMs / 1000.0), flops / (step.MedianMs / 1000.0) / 1e12, device.AllocatorStats.PeakBytes,
             ProcessMemory.PeakResidentBytes(), losses, categories, functions, allocationsAfter - allocationsBefore, environment);
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="options"/>' adapters (unless full fine-tuning) and returns the trainer settings a
+    /// benchmark step uses: constant learning rate, one micro-batch of the given shape, α = 2r, clipping at 1.
+    /// </summary>
+    public static TrainingOptions Prepare(LlamaModel model, TrainBenchmarkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        IReadOnlyList<string> targets = options.TargetModules ?? TrainBenchmarkOptions.DefaultTargets;
+        if (options.Method != TrainingMethod.Full)
+        {
+            AdapterInjector.Attach(model, new AdapterSpec
+            {
+                Kind = options.Method.AdapterKindOf()!.Value,
+                Rank = options.Rank,
+                Alpha = 2f * options.Rank,
+                Experts = options.Experts,
+                TargetModules = [.. targets],
+                Seed = options.Seed,
+            });
+        }
+
+        return new TrainingOptions
+        {
+            Method = options.Method,
+            Rank = options.Rank,
+            Experts = options.Experts,
+            Alpha = 2f * options.Rank,
+            TargetModules = [.. targets],
+            LearningRate = options.LearningRate,
+            MinLearningRateRatio = 1f,
+            MaxSteps = int.MaxValue,
+            MicroBatchSize = options.Batch,
+            SequenceLength = options.SeqLen,
+            Seed = options.Seed,
+        };
     }
 
     /// <summary>Parameters of the base model (every tensor of its checkpoint).</summary>
