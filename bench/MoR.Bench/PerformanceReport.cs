@@ -71,7 +71,8 @@ internal static class PerformanceReport
         else
         {
             TrainRecord first = gpu[0];
-            L($"Recorded by `MOR_GPU_PARTS=train scripts/gpu-check.sh` (files: {string.Join(", ", o.GpuResults.Select(p => $"`{p}`"))}) on {DeviceName(first)}; not re-measured by this command. LLaMA-2-7B shapes with random BF16 weights written by `mor bench train --write-model`, batch {first.Raw.GetProperty("batch").GetInt32()} x {first.Raw.GetProperty("seqLen").GetInt32()} tokens, adapters on gate/up/down_proj, r = 32, MoR N = 8; both stacks load the same checkpoint and train on the same token batch. PyTorch: {Native(gpu.FirstOrDefault(g => g.Stack == "pytorch"))}; MoRNative: BF16 frozen GEMMs, F32 activations, TF32 adapter GEMMs (`--tf32`).");
+            string[] runs = [.. gpu.Select(StartedUtc).Distinct().Order(StringComparer.Ordinal)];
+            L($"Recorded by `MOR_GPU_PARTS=train scripts/gpu-check.sh` (files: {string.Join(", ", o.GpuResults.Select(p => $"`{p}`"))}) on {DeviceName(first)}, rows started at {string.Join(", ", runs)} UTC{(runs.Length > 1 ? " (more than one run: each row's `environment` in the file says which)" : string.Empty)}; not re-measured by this command. LLaMA-2-7B shapes with random BF16 weights written by `mor bench train --write-model`, batch {first.Raw.GetProperty("batch").GetInt32()} x {first.Raw.GetProperty("seqLen").GetInt32()} tokens, adapters on gate/up/down_proj, r = 32, MoR N = 8; both stacks load the same checkpoint and train on the same token batch. PyTorch: {Native(gpu.FirstOrDefault(g => g.Stack == "pytorch"))}; MoRNative: BF16 frozen GEMMs, F32 activations, TF32 adapter GEMMs (`--tf32`).");
             L($"");
             L($"| stack | method | step ms | tokens/s | model TFLOP/s | MFU (989 TFLOP/s) | peak device memory | first loss |");
             L($"|---|---|---:|---:|---:|---:|---:|---:|");
@@ -135,6 +136,11 @@ internal static class PerformanceReport
         parts.AddRange(o.GpuResults.Select(g => $"--gpu-results {g}"));
         return string.Join(' ', parts);
     }
+
+    private static string StartedUtc(TrainRecord r) =>
+        r.Raw.TryGetProperty("environment", out JsonElement e) && e.TryGetProperty("startedUtc", out JsonElement t) && t.GetString() is { } s
+            ? s.Length >= 16 ? s[..16].Replace('T', ' ') : s
+            : "?";
 
     private static string DeviceName(TrainRecord r) =>
         r.Raw.TryGetProperty("environment", out JsonElement e) && e.TryGetProperty("deviceName", out JsonElement n) ? n.GetString() ?? "?" : "?";

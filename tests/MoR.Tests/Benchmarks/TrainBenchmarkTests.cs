@@ -9,7 +9,10 @@ namespace MoR.Tests.Benchmarks;
 /// <summary>
 /// <see cref="TrainBenchmark"/> on the tiny preset: real steps through the trainer; what is asserted is what the
 /// numbers mean (losses, parameter counts, breakdown, allocation counts, FLOP formula), never how fast anything is.
+/// In the non-parallel native collection: the allocation count is the CPU device's, which tests running beside
+/// these would move.
 /// </summary>
+[Collection(NativeLeakCollection.Name)]
 public sealed class TrainBenchmarkTests
 {
     private static readonly TrainBenchmarkOptions Tiny = new(Batch: 2, SeqLen: 16, Steps: 2, Warmup: 1, Rank: 4, Experts: 3);
