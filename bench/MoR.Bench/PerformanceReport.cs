@@ -57,7 +57,7 @@ internal static class PerformanceReport
         Target(md, "peak RSS ours / TorchSharp, LoRA F32", MemRatio(Ours("f32", "lora"), Peer("f32", "lora", "lora")), 1, atLeast: false);
         L($"");
         var shape = ModelPreset.Get(o.Preset);
-        L($"The FLOP floor: at these shapes (d = {shape.HiddenSize}, ffn = {shape.IntermediateSize}) MoR's rank-expanded adapter (N·r = 256 wide on d_out) adds ≈ {MoRFlopShare(o):P0} to a LoRA step's matmul FLOPs, so the ≤ 1.15 x target is below the floor here; at LLaMA-7B shapes the same adapter adds ≈ 10 % (see the GPU half).");
+        L($"The FLOP floor: at these shapes (d = {shape.HiddenSize}, ffn = {shape.IntermediateSize}) MoR's rank-expanded adapter (N·r = {o.Experts * o.Rank} wide on d_out) adds ≈ {MoRFlopShare(o):P0} to a LoRA step's matmul FLOPs, so the ≤ 1.15 x target is below the floor here; at LLaMA-7B shapes the same adapter adds ≈ 10 % (see the GPU half).");
         L($"");
         Breakdowns(md, "CPU op breakdown (ours, F32, profiled step)", [.. rows.Where(r => r.Frozen == "f32").Select(r => r.Ours).OfType<TrainRecord>()]);
 
@@ -148,14 +148,14 @@ internal static class PerformanceReport
     private static string Native(TrainRecord? r) =>
         r is not null && r.Raw.TryGetProperty("environment", out JsonElement e) && e.TryGetProperty("nativeBuild", out JsonElement n) ? n.GetString() ?? "?" : "not run";
 
+    // MoR's adapter FLOPs on gate/up/down (forward + backward, LayerFlops' count) over the model's step FLOPs.
     private static double MoRFlopShare(TrainOptions o)
     {
         var c = ModelPreset.Get(o.Preset);
-        double nr = (double)o.Experts * o.Rank, d = c.HiddenSize, ff = c.IntermediateSize;
-        double perToken = (6 * nr * ff) + (6 * (o.Rank + o.Experts) * d); // gate, up: d_out = ff
-        perToken = (2 * perToken) + (6 * nr * d) + (6 * (o.Rank + o.Experts) * ff); // + down: d_out = d
-        double lora = TrainBenchmark.StepFlops(c, 1, 1, full: false);
-        return c.NumHiddenLayers * perToken / lora;
+        long d = c.HiddenSize, ff = c.IntermediateSize;
+        double Adapter(long dIn, long dOut) => 3 * new LayerFlops(dIn, dOut, o.Experts, o.Rank).AdapterForward(LayerMethod.MoR);
+        double perLayer = (2 * Adapter(d, ff)) + Adapter(ff, d);
+        return c.NumHiddenLayers * perLayer / TrainBenchmark.StepFlops(c, 1, 1, full: false);
     }
 
     private static void Target(StringBuilder md, string what, double? value, double target, bool atLeast)

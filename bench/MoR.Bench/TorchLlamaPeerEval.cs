@@ -1,3 +1,4 @@
+using MoR.Benchmarks;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
@@ -33,7 +34,7 @@ internal static class TorchLlamaPeerEval
             report["mean_nll"] = nll / scored;
             report["elapsed_ms"] = clock.Elapsed.TotalMilliseconds;
             report["tokens_per_s"] = inputs / clock.Elapsed.TotalSeconds;
-            report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
+            report["peak_rss_bytes"] = ProcessMemory.PeakResidentBytes();
             return report;
         }
     }

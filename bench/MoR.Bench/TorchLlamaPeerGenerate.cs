@@ -1,3 +1,4 @@
+using MoR.Benchmarks;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using TorchSharp;
@@ -37,7 +38,7 @@ internal static class TorchLlamaPeerGenerate
         report["elapsed_ms"] = clock.Elapsed.TotalMilliseconds;
         report["tokens_per_s"] = newTokens / clock.Elapsed.TotalSeconds;
         report["decode_tokens_per_s"] = newTokens > 1 ? (newTokens - 1) / ((clock.Elapsed.TotalMilliseconds - prefillMs) / 1000) : null;
-        report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
+        report["peak_rss_bytes"] = ProcessMemory.PeakResidentBytes();
         return report;
     }
 

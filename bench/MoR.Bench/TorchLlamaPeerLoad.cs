@@ -1,3 +1,4 @@
+using MoR.Benchmarks;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 
@@ -11,12 +12,12 @@ internal static class TorchLlamaPeerLoad
         var options = new PeerModelOptions(a, "none");
         a.ThrowIfUnused();
         var report = new JsonObject { ["stack"] = "torchsharp", ["command"] = "load" };
-        long rssBefore = PeerProcess.PeakRssBytes();
+        long rssBefore = ProcessMemory.PeakResidentBytes();
         var clock = Stopwatch.StartNew();
         using TorchLlamaModel model = options.Open(report);
         clock.Stop();
         report["load_ms"] = clock.Elapsed.TotalMilliseconds;
-        report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
+        report["peak_rss_bytes"] = ProcessMemory.PeakResidentBytes();
         report["peak_rss_before_load_bytes"] = rssBefore;
         report["layers"] = model.Config.NumHiddenLayers;
         report["hidden"] = model.Config.HiddenSize;

@@ -1,3 +1,4 @@
+using MoR.Benchmarks;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
@@ -45,7 +46,8 @@ internal static class TorchLlamaPeerTrain
                 }
             }
 
-            double median = Median(stepMs);
+            TimingSummary timing = TimingSummary.FromSamples([.. stepMs]);
+            double median = timing.MedianMs;
             report["batch"] = batch;
             report["seq"] = seq;
             report["steps"] = steps;
@@ -54,19 +56,12 @@ internal static class TorchLlamaPeerTrain
             report["max_grad_norm"] = maxGradNorm;
             report["tokens_per_s"] = batch * seq / (median / 1000);
             report["step_ms_median"] = median;
-            report["step_ms_min"] = stepMs.Min();
+            report["step_ms_min"] = timing.MinMs;
             report["step_ms"] = new JsonArray([.. stepMs.Select(ms => (JsonNode?)ms)]);
-            report["peak_rss_bytes"] = PeerProcess.PeakRssBytes();
+            report["peak_rss_bytes"] = ProcessMemory.PeakResidentBytes();
             report["losses"] = losses;
             report["trainable_parameters"] = trainer.Parameters.Sum(p => p.numel());
             return report;
         }
-    }
-
-    public static double Median(IReadOnlyList<double> values)
-    {
-        double[] sorted = [.. values.Order()];
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }

@@ -104,6 +104,7 @@ public static class TrainBenchmark
         int profiled = options.Breakdown ? 1 : 0;
         TrainingOptions trainingOptions = Prepare(model, options) with { MaxSteps = options.Warmup + options.Steps + profiled };
 
+        double inputPerTarget = InputPerTarget(rows);
         var losses = new List<double>();
         var stepMs = new List<double>();
         long allocationsBefore = 0, allocationsAfter = 0;
@@ -119,7 +120,7 @@ public static class TrainBenchmark
                 bool timed = m.Step > options.Warmup && m.Step <= options.Warmup + options.Steps;
                 if (timed)
                 {
-                    stepMs.Add(1000.0 * m.Tokens / Math.Max(m.TokensPerSecond, 1e-12) * InputPerTarget(rows));
+                    stepMs.Add(1000.0 * m.Tokens / Math.Max(m.TokensPerSecond, 1e-12) * inputPerTarget);
                 }
 
                 if (m.Step == options.Warmup)
