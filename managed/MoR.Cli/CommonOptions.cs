@@ -13,6 +13,26 @@ internal static class CommonOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Machine-readable output: one JSON object per line on stdout" };
 
+    /// <summary>
+    /// <c>--threads N</c>, accepted by every command: the CPU backend's thread count (<see cref="MoR.Device.CpuThreads"/>).
+    /// </summary>
+    public static Option<int?> Threads() => new("--threads")
+    {
+        Description = "CPU threads to compute with (default: the CPUs this process may use; results do not depend on it)",
+        Recursive = true,
+    };
+
+    /// <summary>Applies a <c>--threads</c> value; outside 1..<see cref="MoR.Device.MaxCpuThreads"/> is a usage error.</summary>
+    public static void SetThreads(int count)
+    {
+        if (count < 1 || count > MoR.Device.MaxCpuThreads)
+        {
+            throw new UsageException($"--threads must be between 1 and {MoR.Device.MaxCpuThreads}, got {count}.");
+        }
+
+        MoR.Device.CpuThreads = count;
+    }
+
     /// <summary>Opens the device a <c>--device</c> value names; a malformed name is a usage error.</summary>
     public static MoR.Device OpenDevice(string text)
     {

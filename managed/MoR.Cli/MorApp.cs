@@ -16,7 +16,9 @@ public static class MorApp
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(console);
+        Option<int?> threads = CommonOptions.Threads();
         RootCommand root = Build(console);
+        root.Add(threads);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -25,6 +27,11 @@ public static class MorApp
 
         try
         {
+            if (parsed.GetValue(threads) is int count)
+            {
+                CommonOptions.SetThreads(count);
+            }
+
             return parsed.Invoke(new InvocationConfiguration
             {
                 Output = console.Out,

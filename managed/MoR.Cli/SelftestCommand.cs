@@ -59,6 +59,7 @@ internal static class SelftestCommand
                 ["cuda_unavailable_reason"] = MoR.Device.CudaUnavailableReason,
                 ["device"] = dev.ToString(),
                 ["device_name"] = dev.Name,
+                ["cpu_threads"] = MoR.Device.CpuThreads,
                 ["gradient_checks"] = checkArray,
                 ["passed"] = passed,
             }.ToJsonString());
@@ -71,6 +72,7 @@ internal static class SelftestCommand
             o.WriteLine($"build            {NativeDiagnostics.BuildInfo}");
             o.WriteLine($"backends         cpu: yes; cuda: {(cudaCount > 0 ? $"{cudaCount} device(s)" : $"no ({MoR.Device.CudaUnavailableReason})")}");
             o.WriteLine($"device           {dev} ({dev.Name})");
+            o.WriteLine($"cpu threads      {MoR.Device.CpuThreads}");
             o.WriteLine("gradient check   analytic vs central finite differences, L = sum(c * y) (DoRA: A and B skipped, its norm is detached by design)");
             foreach (GradientCheck.Result c in checks)
             {

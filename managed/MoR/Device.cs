@@ -49,6 +49,44 @@ public sealed unsafe class Device
         }
     }
 
+    /// <summary>
+    /// Threads the CPU backend computes with, the calling thread included: one process-wide pool that runs the
+    /// library's kernels and the tiles of its (single-threaded) BLAS products. Defaults to the CPUs this process
+    /// may use (its affinity mask and cgroup CPU quota; the <c>MOR_NUM_THREADS</c> or <c>OMP_NUM_THREADS</c>
+    /// environment variables override that). Setting 0 restores the default. Results are bit-identical whatever
+    /// the count, so it trades only speed — for example 1 leaves the other cores to other work.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or above 4096.</exception>
+    public static int CpuThreads
+    {
+        get
+        {
+            int threads;
+            NativeCall.Check(NativeMethods.mor_cpu_get_threads(&threads), nameof(NativeMethods.mor_cpu_get_threads));
+            return threads;
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxCpuThreads);
+            NativeCall.Check(NativeMethods.mor_cpu_set_threads(value), nameof(NativeMethods.mor_cpu_set_threads));
+        }
+    }
+
+    /// <summary>The most threads <see cref="CpuThreads"/> accepts.</summary>
+    public const int MaxCpuThreads = 4096;
+
+    /// <summary>The CPU thread pool's counters since the process started.</summary>
+    public static CpuThreadStats CpuThreadStats
+    {
+        get
+        {
+            MorCpuThreadStats s;
+            NativeCall.Check(NativeMethods.mor_cpu_thread_stats_get(&s), nameof(NativeMethods.mor_cpu_thread_stats_get));
+            return new CpuThreadStats(s.SerialLoops, s.ParallelLoops, s.InlineLoops, s.WorkerSleeps, s.Threads, s.Workers);
+        }
+    }
+
     /// <summary>Which backend this device runs on.</summary>
     public DeviceKind Kind { get; }
 

@@ -12,18 +12,21 @@ namespace MoR.Distributed;
 /// <remarks>
 /// Open MPI's mpirun is assumed. The options that work on a single machine, as root in a container, with
 /// no network but loopback are <see cref="LocalOptions"/>; <c>MOR_MPIRUN_ARGS</c> appends more (split on
-/// spaces) and <c>MOR_MPIRUN</c> names another mpirun. Unless set, <c>OMP_NUM_THREADS</c> and
-/// <c>OPENBLAS_NUM_THREADS</c> are set to the cores divided by K for the ranks. If a rank exits with an error, mpirun ends the
+/// spaces) and <c>MOR_MPIRUN</c> names another mpirun. Unless set, <c>MOR_NUM_THREADS</c> (the CPU backend's
+/// thread count, <see cref="Device.CpuThreads"/>) is set to the cores divided by K for the ranks. If a rank exits with an error, mpirun ends the
 /// others at once; a rank that hangs is caught by the collectives' timeout (<c>MOR_COMM_TIMEOUT_S</c>).
 /// </remarks>
 public static class MpiLauncher
 {
+    /// <summary>The variable the native library reads its default CPU thread count from.</summary>
+    public const string ThreadCountVariable = "MOR_NUM_THREADS";
+
     /// <summary>The option that asks for K ranks.</summary>
     public const string ProcessCountOption = "--nproc";
 
     /// <summary>
     /// Open MPI options for ranks on this machine: run as root (containers, CI), more ranks than cores, no
-    /// pinning (each rank runs its own BLAS/OpenMP threads), shared memory between ranks, and the launcher's
+    /// pinning (each rank runs its own CPU thread pool), shared memory between ranks, and the launcher's
     /// own control traffic on loopback only.
     /// </summary>
     public static IReadOnlyList<string> LocalOptions { get; } =
@@ -102,16 +105,13 @@ public static class MpiLauncher
         ArgumentNullException.ThrowIfNull(args);
         var start = new ProcessStartInfo(mpirun ?? FindMpirun()) { UseShellExecute = false };
 
-        // K ranks each starting one OpenMP/BLAS thread per core oversubscribe the machine K times, and
-        // spinning OpenMP workers then cost more than the work (measured: 27 ms instead of 0.7 ms per toy
-        // step with 2 ranks on 2 cores). Share the cores out unless the user chose.
-        string threads = Math.Max(1, Environment.ProcessorCount / nproc).ToString(CultureInfo.InvariantCulture);
-        foreach (string variable in (string[])["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"])
+        // K ranks each starting one thread per core would oversubscribe the machine K times (measured with the
+        // earlier OpenMP threads: 27 ms instead of 0.7 ms per toy step with 2 ranks on 2 cores). Share the cores
+        // out unless the user chose a count.
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(ThreadCountVariable)) &&
+            string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
         {
-            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
-            {
-                start.Environment[variable] = threads;
-            }
+            start.Environment[ThreadCountVariable] = Math.Max(1, Environment.ProcessorCount / nproc).ToString(CultureInfo.InvariantCulture);
         }
 
         start.ArgumentList.Add("-np");

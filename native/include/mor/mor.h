@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define MOR_ABI_VERSION 1
+#define MOR_ABI_VERSION 2
 
 /* ---- status ---------------------------------------------------------------------------------- */
 typedef enum mor_status {
@@ -80,6 +80,27 @@ typedef struct mor_handle_stats {
   int64_t buffers;
 } mor_handle_stats;
 MOR_API int32_t mor_handle_stats_get(mor_handle_stats* out);
+
+/* ---- CPU threads ------------------------------------------------------------------------------- */
+/* The CPU backend runs its parallel loops, and the tiles of its BLAS products, on one process-wide pool of
+ * threads (BLAS itself is kept single-threaded). `threads` counts the calling thread; 0 restores the default:
+ * MOR_NUM_THREADS when set, else OMP_NUM_THREADS, else the CPUs the process may run on (its affinity mask and
+ * cgroup CPU quota). Results do not depend on the count. Waits for a loop running on another thread. */
+MOR_API int32_t mor_cpu_set_threads(int32_t threads);
+MOR_API int32_t mor_cpu_get_threads(int32_t* threads);
+
+/* What the pool has done since the process started: for tests ("a small op stays on the calling thread") and
+ * for diagnosing a slow step. */
+typedef struct mor_cpu_thread_stats {
+  int64_t serial_loops;   /* loops of one chunk: too little work to share, run on the calling thread */
+  int64_t parallel_loops; /* loops shared with the pool's workers */
+  int64_t inline_loops;   /* loops of several chunks run on the calling thread: nested in another loop, one
+                             thread configured, or the pool busy with another thread's loop */
+  int64_t worker_sleeps;  /* times a worker found no work for a while and went to sleep */
+  int32_t threads;        /* the configured count (mor_cpu_set_threads) */
+  int32_t workers;        /* worker threads started (threads - 1 once a loop has needed them) */
+} mor_cpu_thread_stats;
+MOR_API int32_t mor_cpu_thread_stats_get(mor_cpu_thread_stats* out);
 
 /* ---- devices ----------------------------------------------------------------------------------- */
 /* Number of usable devices of a backend; never aborts. CPU: always 1. CUDA: 0 when not compiled in,

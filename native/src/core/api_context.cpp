@@ -6,6 +6,7 @@
 #include "core/abi_guard.h"
 #include "core/handles.h"
 #include "cpu/cpu_blas.h"
+#include "cpu/thread_pool.h"
 
 #ifndef MOR_VERSION_STRING
 #define MOR_VERSION_STRING "0.0.0"
@@ -64,7 +65,8 @@ MOR_API int32_t mor_build_info(const char** out) {
     require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");
     static const std::string info = std::string("mor ") + MOR_VERSION_STRING + "; abi " +
                                     std::to_string(MOR_ABI_VERSION) + "; cpu: " + cpu::cpu_blas().description +
-                                    "; cuda: " + cuda_build_info() + "; comm: " + comm_build_info();
+                                    ", single-threaded, on the library's thread pool" + "; cuda: " + cuda_build_info() +
+                                    "; comm: " + comm_build_info();
     *out = info.c_str();
   });
 }
@@ -75,6 +77,29 @@ MOR_API int32_t mor_handle_stats_get(mor_handle_stats* out) {
     out->contexts = handle_counters().contexts.load();
     out->streams = handle_counters().streams.load();
     out->buffers = handle_counters().buffers.load();
+  });
+}
+
+MOR_API int32_t mor_cpu_set_threads(int32_t threads) {
+  return abi_guard([&] {
+    require(threads >= 0 && threads <= 4096, MOR_ERR_INVALID_ARGUMENT,
+            "threads must be 0 (the default) or 1..4096, got " + std::to_string(threads));
+    cpu::set_thread_count(threads);
+  });
+}
+
+MOR_API int32_t mor_cpu_get_threads(int32_t* threads) {
+  return abi_guard([&] {
+    require(threads != nullptr, MOR_ERR_INVALID_ARGUMENT, "threads is null");
+    *threads = cpu::thread_count();
+  });
+}
+
+MOR_API int32_t mor_cpu_thread_stats_get(mor_cpu_thread_stats* out) {
+  return abi_guard([&] {
+    require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");
+    const cpu::ThreadStats s = cpu::thread_stats();
+    *out = {s.serial_loops, s.parallel_loops, s.inline_loops, s.worker_sleeps, s.threads, s.workers};
   });
 }
 

@@ -36,6 +36,15 @@ void choose_openblas_core() {
   if (core != nullptr) platform::setenv_string("OPENBLAS_CORETYPE", core);
 }
 
+// BLAS runs single-threaded: the CPU backend cuts large products into tiles and runs them on its own thread
+// pool (thread_pool.h), so an OpenBLAS thread pool would only compete with it for the same cores. The variable
+// must be set before the library initialises (a pthread OpenBLAS starts its threads when it loads); the call
+// after loading covers a library that was already in the process.
+void make_single_threaded(void* lib) {
+  using SetThreadsFn = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreadsFn>(platform::library_symbol(lib, "openblas_set_num_threads"))) set(1);
+}
+
 CpuBlas load() {
   CpuBlas blas;
   blas.description = "builtin";
@@ -45,12 +54,14 @@ CpuBlas load() {
   const std::string forced = platform::getenv_string("MOR_BLAS_LIBRARY");
   if (forced == "builtin") return blas;
   choose_openblas_core();
+  platform::setenv_string("OPENBLAS_NUM_THREADS", "1");
   std::vector<std::string> names = forced.empty() ? candidate_libraries() : std::vector<std::string>{forced};
   for (const auto& name : names) {
     void* lib = platform::open_library(name.c_str());
     if (lib == nullptr) continue;
     auto sgemm = reinterpret_cast<SgemmFn>(platform::library_symbol(lib, "cblas_sgemm"));
     if (sgemm == nullptr) continue;  // a Fortran-only BLAS: keep looking (never unloaded; harmless)
+    make_single_threaded(lib);
     blas.sgemm = sgemm;
     blas.sbgemm = reinterpret_cast<SbgemmFn>(platform::library_symbol(lib, "cblas_sbgemm"));
     using ConfigFn = const char* (*)();

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_blas.h"
+#include "cpu/thread_pool.h"
 
 namespace mor::cpu {
 
@@ -47,72 +48,136 @@ float narrow(float v, mor_dtype to) {
 // Dense F32 copy (ld = cols) of a stored operand, rounded to `round_to` first when mixing types.
 std::vector<float> to_f32(const Stored& s, mor_dtype round_to) {
   std::vector<float> out(static_cast<size_t>(s.rows * s.cols));
+  float* dst = out.data();
   // The two conversions the widening GEMM path lives on get loops the compiler vectorises; the rest stay generic.
   if (s.t == MOR_DTYPE_BF16) {
     const auto* src = static_cast<const uint16_t*>(s.p);
-#pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
-    for (int64_t i = 0; i < s.rows; ++i)
-      for (int64_t j = 0; j < s.cols; ++j) out[i * s.cols + j] = bf16_to_f32(src[i * s.ld + j]);
+    parallel_for_each(s.rows, s.cols, [&](int64_t i) {
+      for (int64_t j = 0; j < s.cols; ++j) dst[i * s.cols + j] = bf16_to_f32(src[i * s.ld + j]);
+    });
     return out;
   }
   if (s.t == MOR_DTYPE_F32 && round_to == MOR_DTYPE_BF16) {
     const auto* src = static_cast<const float*>(s.p);
-#pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
-    for (int64_t i = 0; i < s.rows; ++i)
-      for (int64_t j = 0; j < s.cols; ++j) out[i * s.cols + j] = bf16_to_f32(f32_to_bf16(src[i * s.ld + j]));
+    parallel_for_each(s.rows, s.cols, [&](int64_t i) {
+      for (int64_t j = 0; j < s.cols; ++j) dst[i * s.cols + j] = bf16_to_f32(f32_to_bf16(src[i * s.ld + j]));
+    });
     return out;
   }
-#pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
-  for (int64_t i = 0; i < s.rows; ++i)
-    for (int64_t j = 0; j < s.cols; ++j) out[i * s.cols + j] = narrow(load(s.p, s.t, i * s.ld + j), round_to);
+  parallel_for_each(s.rows, s.cols, [&](int64_t i) {
+    for (int64_t j = 0; j < s.cols; ++j) dst[i * s.cols + j] = narrow(load(s.p, s.t, i * s.ld + j), round_to);
+  });
   return out;
 }
 
 std::vector<unsigned short> to_bf16(const Stored& s) {
   std::vector<unsigned short> out(static_cast<size_t>(s.rows * s.cols));
-#pragma omp parallel for schedule(static) if (s.rows * s.cols > 65536)
-  for (int64_t i = 0; i < s.rows; ++i)
+  unsigned short* dst = out.data();
+  parallel_for_each(s.rows, s.cols, [&](int64_t i) {
     for (int64_t j = 0; j < s.cols; ++j) {
       const int64_t src = i * s.ld + j;
-      uint16_t bits = s.t == MOR_DTYPE_BF16 ? static_cast<const uint16_t*>(s.p)[src] : f32_to_bf16(load(s.p, s.t, src));
-      out[i * s.cols + j] = bits;
+      dst[i * s.cols + j] =
+          s.t == MOR_DTYPE_BF16 ? static_cast<const uint16_t*>(s.p)[src] : f32_to_bf16(load(s.p, s.t, src));
     }
+  });
   return out;
 }
 
+// How a product C[m×n] += op(A)·op(B) is cut into tiles for the thread pool: along C's rows or its columns,
+// in `tiles` pieces of `size` (the last may be shorter). Each tile is one single-threaded BLAS call, so a tile
+// repacks the operand it shares with the others: cutting rows repacks op(B) (k×n) per tile, cutting columns
+// op(A) (m×k). The cut goes along the dimension that makes the repacked operand the smaller one. The plan
+// depends only on the shape, never on the thread count (thread_pool.h), and each element of C is summed over k
+// in the same order whatever the tiling.
+struct TilePlan {
+  bool rows;
+  int64_t size, tiles;
+};
+
+// Work below which a product stays one call (~40 µs on one core), and the most tiles it is cut into: enough for
+// the pool to balance two to four threads (and to route around a core another process is using) while the
+// repacking stays a few per cent of the FLOPs.
+constexpr double kMinTileFlops = 4.0e6;
+constexpr int64_t kMaxTiles = 8;
+constexpr int64_t kTileAlign = 32;  // a multiple of every BLAS micro-kernel's row and column block
+
+TilePlan plan_tiles(int64_t m, int64_t n, int64_t k) {
+  const bool rows = m >= n;
+  const int64_t dim = rows ? m : n;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int64_t by_work = static_cast<int64_t>(std::min(static_cast<double>(kMaxTiles), flops / kMinTileFlops));
+  const int64_t wanted = std::max<int64_t>(1, std::min(by_work, dim / kTileAlign));
+  const int64_t size = (dim + wanted - 1) / wanted;
+  const int64_t aligned = wanted == 1 ? dim : (size + kTileAlign - 1) / kTileAlign * kTileAlign;
+  return {rows, aligned, (dim + aligned - 1) / aligned};
+}
+
+// call(row0, rows, col0, cols) for each tile of C, on the thread pool.
+template <class Call>
+void for_each_tile(int64_t m, int64_t n, int64_t k, Call&& call) {
+  const TilePlan plan = plan_tiles(m, n, k);
+  parallel_for(plan.tiles, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t start = t * plan.size, len = std::min(plan.size, (plan.rows ? m : n) - start);
+      if (plan.rows)
+        call(start, len, int64_t{0}, n);
+      else
+        call(int64_t{0}, m, start, len);
+    }
+  });
+}
+
+// Offsets of the tile (row0, col0) of C in row-major operands: rows of C are rows of op(A), columns of C are
+// columns of op(B).
+int64_t a_offset(bool ta, int64_t lda, int64_t row0) { return ta ? row0 : row0 * lda; }
+int64_t b_offset(bool tb, int64_t ldb, int64_t col0) { return tb ? col0 * ldb : col0; }
+
+void builtin_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
 }  // namespace
 
-// C[m×n] (F32, ldc) = alpha·op(A)·op(B) + beta·C for dense F32 operands.
+// C[m×n] (F32, ldc) = alpha·op(A)·op(B) + beta·C for dense F32 operands, tile by tile on the thread pool.
 void sgemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (const SgemmFn sgemm = cpu_blas().sgemm) {
-    sgemm(kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans, tb ? kCblasTrans : kCblasNoTrans, static_cast<int>(m),
-          static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-          static_cast<int>(ldc));
+  const SgemmFn sgemm = cpu_blas().sgemm;
+  if (sgemm == nullptr) {
+    builtin_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // Built-in: pack op(B) as k×n rows so the inner loop streams contiguous memory and vectorises.
-  std::vector<float> bp(static_cast<size_t>(k * n));
-  for (int64_t p = 0; p < k; ++p)
-    for (int64_t j = 0; j < n; ++j) bp[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
-#pragma omp parallel
-  {
-    std::vector<float> row(static_cast<size_t>(n));
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i) {
-      std::fill(row.begin(), row.end(), 0.0f);
-      for (int64_t p = 0; p < k; ++p) {
-        const float av = ta ? a[p * lda + i] : a[i * lda + p];
-        const float* brow = &bp[p * n];
-        for (int64_t j = 0; j < n; ++j) row[j] += av * brow[j];
-      }
-      float* crow = c + i * ldc;
-      for (int64_t j = 0; j < n; ++j) crow[j] = alpha * row[j] + (beta == 0.0f ? 0.0f : beta * crow[j]);
-    }
-  }
+  for_each_tile(m, n, k, [&](int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
+    sgemm(kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans, tb ? kCblasTrans : kCblasNoTrans, static_cast<int>(rows),
+          static_cast<int>(cols), static_cast<int>(k), alpha, a + a_offset(ta, lda, row0), static_cast<int>(lda),
+          b + b_offset(tb, ldb, col0), static_cast<int>(ldb), beta, c + row0 * ldc + col0, static_cast<int>(ldc));
+  });
 }
 
 namespace {
+
+// Without a BLAS: op(B) packed once as k×n rows so the inner loop streams contiguous memory and vectorises, then
+// rows of C in parallel.
+void builtin_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  std::vector<float> bp(static_cast<size_t>(k * n));
+  parallel_for_each(k, n, [&](int64_t p) {
+    for (int64_t j = 0; j < n; ++j) bp[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
+  });
+  const double row_flops = 2.0 * static_cast<double>(n) * static_cast<double>(k);
+  parallel_for(m, std::max<int64_t>(1, static_cast<int64_t>(kMinTileFlops / std::max(1.0, row_flops))),
+               [&](int64_t i0, int64_t i1) {
+                 std::vector<float> row(static_cast<size_t>(n));
+                 for (int64_t i = i0; i < i1; ++i) {
+                   std::fill(row.begin(), row.end(), 0.0f);
+                   for (int64_t p = 0; p < k; ++p) {
+                     const float av = ta ? a[p * lda + i] : a[i * lda + p];
+                     const float* brow = &bp[p * n];
+                     for (int64_t j = 0; j < n; ++j) row[j] += av * brow[j];
+                   }
+                   float* crow = c + i * ldc;
+                   for (int64_t j = 0; j < n; ++j) crow[j] = alpha * row[j] + (beta == 0.0f ? 0.0f : beta * crow[j]);
+                 }
+               });
+}
 
 void check_int_range(const GemmArgs& g) {
   for (int64_t v : {g.m, g.n, g.k, g.lda, g.ldb, g.ldc})
@@ -159,9 +224,12 @@ void gemm_one(const GemmArgs& g, const void* a, const void* b, float* c, int64_t
     int64_t lda = g.lda, ldb = g.ldb;
     if (g.a_type != MOR_DTYPE_BF16) ta16 = to_bf16(sa), pa = ta16.data(), lda = sa.cols;
     if (g.b_type != MOR_DTYPE_BF16) tb16 = to_bf16(sb), pb = tb16.data(), ldb = sb.cols;
-    sbgemm(kCblasRowMajor, g.trans_a ? kCblasTrans : kCblasNoTrans, g.trans_b ? kCblasTrans : kCblasNoTrans,
-           static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), g.alpha, pa, static_cast<int>(lda), pb,
-           static_cast<int>(ldb), g.beta, c, static_cast<int>(ldc));
+    for_each_tile(g.m, g.n, g.k, [&](int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
+      sbgemm(kCblasRowMajor, g.trans_a ? kCblasTrans : kCblasNoTrans, g.trans_b ? kCblasTrans : kCblasNoTrans,
+             static_cast<int>(rows), static_cast<int>(cols), static_cast<int>(g.k), g.alpha,
+             pa + a_offset(g.trans_a, lda, row0), static_cast<int>(lda), pb + b_offset(g.trans_b, ldb, col0),
+             static_cast<int>(ldb), g.beta, c + row0 * ldc + col0, static_cast<int>(ldc));
+    });
     return;
   }
   // Widen the narrow operand to F32 a block at a time (the F32 one rounded through the narrow type first, so
@@ -210,14 +278,16 @@ void gemm(const GemmArgs& g) {
     uint16_t* c16 = static_cast<uint16_t*>(g.c) + batch * g.stride_c;
     std::vector<float> cf(static_cast<size_t>(g.m * g.n), 0.0f);
     if (g.beta != 0.0f)
-      for (int64_t i = 0; i < g.m; ++i)
+      parallel_for_each(g.m, g.n, [&](int64_t i) {
         for (int64_t j = 0; j < g.n; ++j) cf[i * g.n + j] = load(c16, g.c_type, i * g.ldc + j);
+      });
     gemm_one(g, a, b, cf.data(), g.n);
-    for (int64_t i = 0; i < g.m; ++i)
+    parallel_for_each(g.m, g.n, [&](int64_t i) {
       for (int64_t j = 0; j < g.n; ++j) {
         const float v = cf[i * g.n + j];
         c16[i * g.ldc + j] = g.c_type == MOR_DTYPE_BF16 ? f32_to_bf16(v) : f32_to_f16(v);
       }
+    });
   }
 }
 

@@ -4,13 +4,14 @@
 // row is streamed once per call and read as it is stored, so the product runs at memory bandwidth.
 //
 // The dot products keep 16 partial sums in a fixed order (vectorisable without reassociation flags), so
-// results do not depend on the thread count. target_clones compiles AVX-512 and AVX2 bodies next to the
+// results do not depend on the thread count (thread_pool.h). target_clones compiles AVX-512 and AVX2 bodies next to the
 // portable one and picks at load time.
 #include <vector>
 
 #include "common/float16.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_target_clones.h"
+#include "cpu/thread_pool.h"
 
 namespace mor::cpu {
 
@@ -35,15 +36,14 @@ void gemm_rows_bf16_weight(int64_t m, int64_t n, int64_t k, float alpha, const f
   std::vector<float> xr(static_cast<size_t>(m * k));
   for (int64_t r = 0; r < m; ++r)
     for (int64_t i = 0; i < k; ++i) xr[r * k + i] = bf16_to_f32(f32_to_bf16(x[r * ldx + i]));
-#pragma omp parallel for schedule(static) if (n * k > 65536)
-  for (int64_t j = 0; j < n; ++j) {
+  parallel_for_each(n, m * k, [&](int64_t j) {
     const uint16_t* wj = w + j * ldw;
     for (int64_t r = 0; r < m; ++r) {
       const float v = alpha * dot_bf16(xr.data() + r * k, wj, k);
       float& out = c[r * ldc + j];
       out = beta == 0.0f ? v : v + beta * out;
     }
-  }
+  });
 }
 
 }  // namespace mor::cpu

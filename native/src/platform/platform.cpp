@@ -8,6 +8,11 @@
 #else
 #include <dlfcn.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+
+#include <fstream>
+#endif
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(_MSC_VER)
 #include <cpuid.h>
 #elif defined(_MSC_VER)
@@ -56,6 +61,45 @@ bool cpuid7(unsigned subleaf, unsigned reg_index, unsigned bit) {
 bool cpu_has_avx2() { return cpuid7(0, 1, 5); }
 bool cpu_has_avx512f() { return cpuid7(0, 1, 16); }
 bool cpu_has_avx512_bf16() { return cpuid7(1, 0, 5); }
+
+namespace {
+#if defined(__linux__)
+// cgroup v2 cpu.max ("max 100000" or "200000 100000") or v1 cfs quota/period: whole CPUs, rounded up; 0 = none.
+int cgroup_cpu_limit() {
+  long long quota = -1, period = 0;
+  std::ifstream v2("/sys/fs/cgroup/cpu.max");
+  std::string q;
+  if (v2 >> q >> period) {
+    if (q == "max") return 0;
+    quota = std::atoll(q.c_str());
+  } else {
+    std::ifstream fq("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), fp("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+    if (!(fq >> quota) || !(fp >> period)) return 0;
+  }
+  if (quota <= 0 || period <= 0) return 0;
+  return static_cast<int>((quota + period - 1) / period);
+}
+#endif
+}  // namespace
+
+int available_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+  const int limit = cgroup_cpu_limit();
+  if (limit > 0 && (n == 0 || limit < n)) n = limit;
+  return n;
+#elif defined(_WIN32)
+  DWORD_PTR process = 0, system = 0;
+  if (!GetProcessAffinityMask(GetCurrentProcess(), &process, &system)) return 0;
+  int n = 0;
+  for (; process != 0; process &= process - 1) ++n;
+  return n;
+#else
+  return 0;
+#endif
+}
 
 std::string getenv_string(const char* name) {
   const char* v = std::getenv(name);

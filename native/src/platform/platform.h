@@ -11,6 +11,8 @@ void aligned_free(void* p) noexcept;
 bool cpu_has_avx2();
 bool cpu_has_avx512f();
 bool cpu_has_avx512_bf16();
+// CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota (Linux); 0 when unknown.
+int available_cpus();
 std::string getenv_string(const char* name);
 void setenv_string(const char* name, const char* value);  // for this process's native environment
 
