@@ -57,6 +57,7 @@ internal static class TorchLlamaPeerTrain
             report["tokens_per_s"] = batch * seq / (median / 1000);
             report["step_ms_median"] = median;
             report["step_ms_min"] = timing.MinMs;
+            report["step_ms_max"] = timing.MaxMs;
             report["step_ms"] = new JsonArray([.. stepMs.Select(ms => (JsonNode?)ms)]);
             report["peak_rss_bytes"] = ProcessMemory.PeakResidentBytes();
             report["losses"] = losses;

@@ -47,7 +47,7 @@ internal static class TrainComparison
         {
             model.Save(f32, DType.F32);
             model.Save(bf16, DType.BF16);
-            WriteBatch(batch, TrainBenchmark.RandomRows(model.Config.VocabSize, o.Batch, o.SeqLen, seed: 1));
+            WriteBatch(batch, TrainBenchmark.RandomRows(model.Config.VocabSize, o.MainBatch, o.SeqLen, seed: 1));
         }
 
         bool torch = o.Torch && TorchSharpRuntime.IsAvailable;
@@ -58,37 +58,28 @@ internal static class TrainComparison
 
         // Every cell runs --repeat times, ours and the peers' taking turns, and the fastest run is kept: on a
         // shared machine the slower runs measure the neighbours, and alternating spreads drift over both stacks.
+        // Then the same again beside one busy thread (a shell busy loop): what a user sees with anything else running.
         var rows = new List<ComparisonRow>();
-        foreach ((string frozen, string ours, string[] peers) in Cells)
+        foreach (int rowsPerStep in o.Batches)
         {
-            string model = frozen == "bf16" ? bf16 : f32;
-            TrainRecord? mine = null;
-            string? oursError = null;
-            var best = peers.ToDictionary(p => p, _ => ((TrainRecord? Record, string? Error))(null, null));
-            for (int run = 0; run < o.Repeat; run++)
+            foreach ((string frozen, string ours, string[] peers) in Cells)
             {
-                TrainRecord? record = Child(
-                    $"ours {ours} ({frozen}), run {run + 1}/{o.Repeat}",
-                    ["train-cell", "--model", model, "--method", ours, "--frozen", frozen, "--batch", Str(o.Batch), "--seq-len", Str(o.SeqLen),
-                     "--steps", Str(o.Steps), "--warmup", Str(o.Warmup), "--rank", Str(o.Rank), "--experts", Str(o.Experts), "--data", batch],
-                    out string? error);
-                mine = Faster(mine, record);
-                oursError ??= error;
-                foreach (string peer in torch ? peers : [])
-                {
-                    TrainRecord? peerRecord = Child(
-                        $"torchsharp {peer} ({frozen}), run {run + 1}/{o.Repeat}",
-                        ["peer", "train", "--model", model, "--method", peer, "--frozen-dtype", frozen, "--batch", Str(o.Batch), "--seq", Str(o.SeqLen),
-                         "--steps", Str(o.Steps), "--warmup", Str(o.Warmup), "--rank", Str(o.Rank), "--alpha", Str(2 * o.Rank), "--experts", Str(o.Experts),
-                         "--lr", "1e-4", "--batch-file", batch, "--threads", Str(Environment.ProcessorCount)],
-                        out string? peerError);
-                    best[peer] = (Faster(best[peer].Record, peerRecord), best[peer].Error ?? peerError);
-                }
+                string model = frozen == "bf16" ? bf16 : f32;
+                string[] oursArgs =
+                    ["train-cell", "--model", model, "--method", ours, "--frozen", frozen, "--batch", Str(rowsPerStep), "--seq-len", Str(o.SeqLen),
+                     "--steps", Str(o.Steps), "--warmup", Str(o.Warmup), "--rank", Str(o.Rank), "--experts", Str(o.Experts), "--data", batch];
+                string[] PeerArgs(string peer) =>
+                    ["peer", "train", "--model", model, "--method", peer, "--frozen-dtype", frozen, "--batch", Str(rowsPerStep), "--seq", Str(o.SeqLen),
+                     "--steps", Str(o.Steps), "--warmup", Str(o.Warmup), "--rank", Str(o.Rank), "--alpha", Str(2 * o.Rank), "--experts", Str(o.Experts),
+                     "--lr", "1e-4", "--batch-file", batch];
+                string[] activePeers = torch ? peers : [];
+                string label = $"{ours} ({frozen}, {rowsPerStep} x {o.SeqLen})";
+                CellRuns quiet = Measure(o.Repeat, label, oursArgs, activePeers, PeerArgs, busy: false);
+                CellRuns? loaded = o.UnderLoad ? Measure(o.Repeat, label, oursArgs, activePeers, PeerArgs, busy: true) : null;
+                rows.Add(new ComparisonRow(
+                    rowsPerStep, frozen, ours, quiet.Ours.Record, quiet.Ours.Error, loaded?.Ours.Record,
+                    [.. activePeers.Select(p => new PeerCell(p, quiet.Peers[p].Record, quiet.Peers[p].Error, loaded?.Peers[p].Record))]));
             }
-
-            rows.Add(new ComparisonRow(
-                frozen, ours, mine, mine is null ? oursError : null,
-                [.. (torch ? peers : []).Select(p => (p, best[p].Record, best[p].Record is null ? best[p].Error : null))]));
         }
 
         ModelCells models = MeasureModel(o, work, torch);
@@ -112,10 +103,40 @@ internal static class TrainComparison
 
         JsonElement? ours = ChildJson($"ours model ({o.ModelPreset})", ["model-cell", dir], out string? error);
         JsonElement? Peer(string sub, params string[] extra) =>
-            torch ? ChildJson($"torchsharp {sub} ({o.ModelPreset})", ["peer", sub, "--model", dir, "--threads", Str(Environment.ProcessorCount), .. extra], out _) : null;
+            torch ? ChildJson($"torchsharp {sub} ({o.ModelPreset})", ["peer", sub, "--model", dir, .. extra], out _) : null;
         return new ModelCells(
             o.ModelPreset, dir, ours, error, Peer("load"), Peer("eval", "--batch", "1", "--seq", "256"), Peer("generate", "--prompt-tokens", "16", "--new-tokens", "64"));
     }
+
+    // One cell's runs: ours and each peer's, alternating, the fastest kept; with `busy`, beside a busy loop.
+    private static CellRuns Measure(
+        int repeat, string label, string[] oursArgs, string[] peers, Func<string, string[]> peerArgs, bool busy)
+    {
+        (TrainRecord? Record, string? Error) ours = (null, null);
+        var best = peers.ToDictionary(p => p, _ => ((TrainRecord? Record, string? Error))(null, null));
+        string when = busy ? ", beside a busy thread" : string.Empty;
+        for (int run = 0; run < repeat; run++)
+        {
+            using (BusyLoop.StartIf(busy))
+            {
+                TrainRecord? record = Child($"ours {label}{when}, run {run + 1}/{repeat}", oursArgs, out string? error);
+                ours = (Faster(ours.Record, record), ours.Error ?? error);
+            }
+
+            foreach (string peer in peers)
+            {
+                using (BusyLoop.StartIf(busy))
+                {
+                    TrainRecord? record = Child($"torchsharp {peer} {label}{when}, run {run + 1}/{repeat}", peerArgs(peer), out string? error);
+                    best[peer] = (Faster(best[peer].Record, record), best[peer].Error ?? error);
+                }
+            }
+        }
+
+        return new CellRuns(ours, best);
+    }
+
+    private sealed record CellRuns((TrainRecord? Record, string? Error) Ours, Dictionary<string, (TrainRecord? Record, string? Error)> Peers);
 
     private static JsonElement? ChildJson(string label, string[] args, out string? error)
     {
@@ -140,17 +161,13 @@ internal static class TrainComparison
     private static TrainRecord? Child(string label, string[] args, out string? error) =>
         ChildOutput(label, args, out error) is { } json ? TrainRecord.Parse(json) : null;
 
-    // Runs this program again with `args`; the result is the last stdout line that is a JSON object.
-    // OpenMP threads (ours and libtorch's) wait passively unless the caller says otherwise: spinning
-    // waiters on a shared 2-core machine made cells 2-15x slower and erratic, for both stacks.
+    // Runs this program again with `args`; the result is the last stdout line that is a JSON object. Both stacks
+    // run as a user runs them: no thread-count or wait-policy variables are set for either (those of this
+    // process's environment pass through unchanged).
     private static string? ChildOutput(string label, string[] args, out string? error)
     {
         Console.Error.WriteLine($"train: {label} ...");
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
-        {
-            start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
-        }
 
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
@@ -184,6 +201,9 @@ internal static class TrainComparison
 internal sealed record ModelCells(
     string Preset, string Directory, JsonElement? Ours, string? OursError, JsonElement? PeerLoad, JsonElement? PeerEval, JsonElement? PeerGenerate);
 
-/// <summary>One of our cells with its peers' measurements.</summary>
+/// <summary>One of our cells with its peers' measurements, on a quiet machine and beside one busy thread (null: not run).</summary>
 internal sealed record ComparisonRow(
-    string Frozen, string Method, TrainRecord? Ours, string? OursError, IReadOnlyList<(string Method, TrainRecord? Record, string? Error)> Peers);
+    int Batch, string Frozen, string Method, TrainRecord? Ours, string? OursError, TrainRecord? OursLoaded, IReadOnlyList<PeerCell> Peers);
+
+/// <summary>A peer formulation's measurements for one of our cells.</summary>
+internal sealed record PeerCell(string Method, TrainRecord? Record, string? Error, TrainRecord? Loaded);

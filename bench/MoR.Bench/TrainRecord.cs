@@ -11,6 +11,12 @@ internal sealed record TrainRecord(
     string Stack, string Method, string FrozenDType, double TokensPerSecond, double MedianMs, double MinMs, long PeakResidentBytes,
     long PeakDeviceBytes, double FirstLoss, long TrainableParameters, double StepTflops, JsonElement Raw)
 {
+    /// <summary>The slowest timed step (NaN when the record has none).</summary>
+    public double MaxMs => Raw.TryGetProperty("step", out JsonElement s) ? Num2(s, "maxMs") : Raw.TryGetProperty("step_ms_max", out JsonElement m) ? m.GetDouble() : double.NaN;
+
+    /// <summary>Spread of the timed steps within the run: (slowest − fastest) / median.</summary>
+    public double Spread => (MaxMs - MinMs) / MedianMs;
+
     public static TrainRecord Parse(string json)
     {
         using JsonDocument doc = JsonDocument.Parse(json);

@@ -11,7 +11,6 @@
 // fixed by the shape, and results are bit-identical whatever the thread count.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -69,11 +68,9 @@ void attention_forward(const AttentionArgs& a, const float* q, const float* k, c
     for (int64_t i = 0; i < rows; ++i) {
       float* row = s + i * L;
       const int64_t last = last_key(a, t0 + i);
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j <= last; ++j) m = std::max(m, row[j]);
+      const float m = max_lanes(row, last + 1);
       exp_shifted(row, last + 1, m);
-      float sum = 0.0f;
-      for (int64_t j = 0; j <= last; ++j) sum += row[j];
+      const float sum = sum_lanes(row, last + 1);
       const float inv = 1.0f / sum;
       for (int64_t j = 0; j <= last; ++j) row[j] *= inv;
       std::fill(row + last + 1, row + L, 0.0f);
@@ -126,8 +123,7 @@ void attention_backward(const AttentionArgs& a, const float* q, const float* k, 
         // D_i = Σ_d dO·O, taken as Σ_j P·dP (equal, as O = P·V) so that it rounds like dP itself: with one
         // visible key dS is then exactly 0, as it is mathematically.
         exp_shifted(pr, last + 1, row_lse);
-        float di = 0.0f;
-        for (int64_t j = 0; j <= last; ++j) di += pr[j] * dr[j];
+        const float di = dot_lanes(pr, dr, last + 1);
         for (int64_t j = 0; j <= last; ++j) dr[j] = pr[j] * (dr[j] - di) * a.scale;  // dS
         std::fill(pr + last + 1, pr + L, 0.0f);
         std::fill(dr + last + 1, dr + L, 0.0f);

@@ -23,16 +23,21 @@ std::vector<std::string> candidate_libraries() {
 #endif
 }
 
-// The OpenBLAS kernel family for the features this CPU reports, when the user has not chosen one.
+// The OpenBLAS kernel family for the features this CPU reports. OpenBLAS's own detection falls back to a
+// generic core on many virtual CPUs, and environments work around that with a fixed OPENBLAS_CORETYPE (one of
+// this project's test machines exports Haswell on an AVX-512 CPU: half the GEMM speed). The library's BLAS is
+// private to it, so it chooses from CPUID itself; MOR_BLAS_CORETYPE names a family explicitly.
 void choose_openblas_core() {
-  if (!platform::getenv_string("OPENBLAS_CORETYPE").empty()) return;
-  const char* core = nullptr;
-  if (platform::cpu_has_avx512_bf16())
-    core = "Cooperlake";
-  else if (platform::cpu_has_avx512f())
-    core = "SkylakeX";
-  else if (platform::cpu_has_avx2())
-    core = "Haswell";
+  const std::string forced = platform::getenv_string("MOR_BLAS_CORETYPE");
+  const char* core = forced.empty() ? nullptr : forced.c_str();
+  if (core == nullptr) {
+    if (platform::cpu_has_avx512_bf16())
+      core = "Cooperlake";
+    else if (platform::cpu_has_avx512f())
+      core = "SkylakeX";
+    else if (platform::cpu_has_avx2())
+      core = "Haswell";
+  }
   if (core != nullptr) platform::setenv_string("OPENBLAS_CORETYPE", core);
 }
 

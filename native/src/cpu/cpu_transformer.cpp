@@ -21,17 +21,12 @@ constexpr int64_t kTokenChunk = 64;       // rows per partial sum in two-phase c
 constexpr int64_t kReduceChunk = 4096;    // elements per partial sum in sum_squares
 constexpr int64_t kElementChunk = 16384;  // elements per chunk in the element-wise loops
 
-float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 }  // namespace
 
 void rmsnorm_forward(int64_t T, int64_t C, float eps, const float* x, const float* w, float* y, float* rstd) {
   parallel_for_each(T, 3 * C, [&](int64_t t) {
     const float* xt = x + t * C;
-    const float r = 1.0f / std::sqrt(dot(xt, xt, C) / static_cast<float>(C) + eps);
+    const float r = 1.0f / std::sqrt(dot_lanes(xt, xt, C) / static_cast<float>(C) + eps);
     rstd[t] = r;
     for (int64_t c = 0; c < C; ++c) y[t * C + c] = xt[c] * r * w[c];
   });
@@ -45,8 +40,7 @@ void rmsnorm_backward(int64_t T, int64_t C, const float* x, const float* w, cons
     for (int64_t t = ch * kTokenChunk; t < std::min(T, (ch + 1) * kTokenChunk); ++t) {
       const float *xt = x + t * C, *dyt = dy + t * C;
       const float r = rstd[t];
-      float wdx = 0.0f;  // Σ_c w_c dy_c x_c
-      for (int64_t c = 0; c < C; ++c) wdx += w[c] * dyt[c] * xt[c];
+      const float wdx = dot3_lanes(w, dyt, xt, C);  // Σ_c w_c dy_c x_c
       const float k = wdx * r * r * r / static_cast<float>(C);
       for (int64_t c = 0; c < C; ++c) dx[t * C + c] += w[c] * dyt[c] * r - xt[c] * k;
       if (dw)
@@ -86,8 +80,10 @@ const RopeTable& rope_table(int64_t half, const float* inv_freq, int64_t positio
   table.positions = positions;
   table.cos.resize(static_cast<size_t>(positions * half));
   table.sin.resize(static_cast<size_t>(positions * half));
+  // Pointers, not `table`: a thread_local named inside the lambda would be each worker's own (empty) table.
+  float *cs = table.cos.data(), *sn = table.sin.data();
   parallel_for_each(positions, 40 * half, [&](int64_t p) {
-    rope_angles(half, inv_freq, static_cast<int32_t>(p), &table.cos[p * half], &table.sin[p * half]);
+    rope_angles(half, inv_freq, static_cast<int32_t>(p), cs + p * half, sn + p * half);
   });
   return table;
 }
@@ -171,11 +167,10 @@ void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, 
       if (grad_scale != 0.0f) std::fill(row, row + V, 0.0f);
       return;
     }
-    float mx = row[0];
-    for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
+    const float mx = max_lanes(row, V);
     const float target_logit = row[target];
-    // exp (vectorised) then a double sum in index order. With a gradient the exps are made in place and the
-    // gradient is exp / sum, no second exp; without one the logits must survive, so a per-thread copy is used.
+    // exp (vectorised) then a double sum in fixed lanes (cpu_vector_math.h). With a gradient the exps are made in place
+    // and the gradient is exp / sum, no second exp; without one the logits must survive, so a per-thread copy is used.
     thread_local std::vector<float> scratch;
     float* e = row;
     if (grad_scale == 0.0f) {
@@ -183,8 +178,7 @@ void cross_entropy(int64_t T, int64_t V, float* logits, const int32_t* targets, 
       e = scratch.data();
     }
     exp_shifted(e, V, mx);
-    double sum = 0.0;
-    for (int64_t j = 0; j < V; ++j) sum += e[j];
+    const double sum = sum_lanes_f64(e, V);
     losses[t] = mx + static_cast<float>(std::log(sum)) - target_logit;
     if (grad_scale != 0.0f) {
       const float k = grad_scale / static_cast<float>(sum);

@@ -13,6 +13,18 @@ namespace mor::cpu {
 // x[i] = exp(x[i] - shift) for i < n.
 void exp_shifted(float* x, int64_t n, float shift);
 
+// Reductions over n floats in kLanes interleaved partial results combined in a fixed order: they vectorise
+// without reassociation flags and give the same bits on every run and thread count (not the bits of a
+// left-to-right loop). max ignores NaN as std::max(m, x) does; the sums propagate it.
+constexpr int kLanes = 16;
+float sum_lanes(const float* x, int64_t n);
+float max_lanes(const float* x, int64_t n);
+float dot_lanes(const float* a, const float* b, int64_t n);
+// Σ a·b·c.
+float dot3_lanes(const float* a, const float* b, const float* c, int64_t n);
+// Σ x in double.
+double sum_lanes_f64(const float* x, int64_t n);
+
 // out[i] = silu(gate[i]) * up[i].
 void swiglu_forward_range(int64_t n, const float* gate, const float* up, float* out);
 

@@ -56,11 +56,38 @@ bool cpuid7(unsigned subleaf, unsigned reg_index, unsigned bit) {
   return false;
 #endif
 }
+// Whether the OS saves the vector registers an ISA needs (XCR0): a CPU can report AVX-512 while the OS (or a
+// hypervisor) leaves ZMM state unsaved, and using it then faults. Bits: 1 SSE, 2 AVX (YMM), 5-7 opmask/ZMM.
+bool os_saves(unsigned long long mask) {
+#if (defined(__x86_64__) || defined(_M_X64))
+  unsigned regs[4] = {0, 0, 0, 0};
+#if defined(_MSC_VER)
+  int r[4];
+  __cpuid(r, 1);
+  regs[2] = static_cast<unsigned>(r[2]);
+#else
+  if (!__get_cpuid(1, &regs[0], &regs[1], &regs[2], &regs[3])) return false;
+#endif
+  if (((regs[2] >> 27) & 1u) == 0) return false;  // OSXSAVE: XGETBV usable
+#if defined(_MSC_VER)
+  const unsigned long long xcr0 = _xgetbv(0);
+#else
+  unsigned lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  const unsigned long long xcr0 = (static_cast<unsigned long long>(hi) << 32) | lo;
+#endif
+  return (xcr0 & mask) == mask;
+#else
+  (void)mask;
+  return false;
+#endif
+}
+constexpr unsigned long long kYmmState = 0x6, kZmmState = 0xE6;
 }  // namespace
 
-bool cpu_has_avx2() { return cpuid7(0, 1, 5); }
-bool cpu_has_avx512f() { return cpuid7(0, 1, 16); }
-bool cpu_has_avx512_bf16() { return cpuid7(1, 0, 5); }
+bool cpu_has_avx2() { return cpuid7(0, 1, 5) && os_saves(kYmmState); }
+bool cpu_has_avx512f() { return cpuid7(0, 1, 16) && os_saves(kZmmState); }
+bool cpu_has_avx512_bf16() { return cpu_has_avx512f() && cpuid7(1, 0, 5); }
 
 namespace {
 #if defined(__linux__)
