@@ -23,6 +23,7 @@ internal static class PerformanceReport
         L($"");
         L($"## CPU");
         L($"");
+        md.Append(CpuThreadsDesign);
         L($"Machine: {env.ProcessorName ?? "?"}, {env.LogicalProcessors} logical processors, load average {env.LoadAverage:F1} at start; {env.OperatingSystem}; {env.Runtime}.");
         L($"MoRNative: {env.NativeBuild}. Peer: {torchInfo} (eager, autograd, torch.optim.AdamW, its default thread count).");
         L($"Model: random `{o.Preset}` preset ({TrainBenchmarkTable.Mega(parameters)} parameters), micro-batches of {string.Join(" and ", o.Batches)} x {o.SeqLen} tokens; adapters on gate/up/down_proj, r = {o.Rank}, MoR/MoE-LoRA N = {o.Experts}, α = 2r. Both stacks load the same safetensors (F32, or its BF16 copy) and train on the same token batch.");
@@ -137,6 +138,41 @@ internal static class PerformanceReport
         L($"- Op breakdown: one extra step with every native call timed ({nameof(MoR)}'s `NativeCallTimer`); on CUDA each call is synchronised, so only the shares are meaningful.");
         return md.ToString();
     }
+
+    // Hand-written: why the CPU backend threads the way it does (issue #13). Regenerated with the tables.
+    private const string CpuThreadsDesign = """
+        ### How the CPU backend uses threads
+
+        **One pool.** Every parallel loop of the CPU backend runs on one process-wide pool of worker threads
+        (`native/src/cpu/thread_pool.h`), and BLAS runs single-threaded inside it: a large product is cut into
+        tiles of C, each tile one single-threaded `sgemm` call, and the tiles are the pool's chunks; attention runs
+        (batch, head, query block) tasks with their small GEMMs inside. Before this, OpenBLAS's own pthread pool and
+        the library's OpenMP pool both spun for the same cores: 2.7x slower than TorchSharp in the default
+        environment, and 14 % of the quiet speed beside one busy process. The alternatives were weighed:
+        - *An OpenMP build of OpenBLAS* (Debian's `libopenblas0-openmp`) gives one pool too, but libgomp reads its
+          wait policy from the environment when the library loads — before any code of ours runs — so its workers
+          spin for milliseconds at every barrier unless the user sets `OMP_WAIT_POLICY`; measured beside one busy
+          thread it still fell to ~14 % of its quiet speed. It also ties the fix to one Linux distribution's package.
+        - *The library's kernels on BLAS's pool*: OpenBLAS 0.3.21 (Debian 12) has no public way to run other work
+          on its threads.
+        - *Our own pool* controls what matters: waits that spin ~4 µs, yield until ~60 µs, then sleep on a
+          condition variable (an idle pool costs other processes nothing: `ThreadPool.IdleWorkersGoToSleep…`);
+          chunks claimed dynamically, so a thread slowed by another process simply runs fewer of them; and loops
+          too small to share (below ~64K element operations, `kMinParallelWork`) stay on the calling thread, so a
+          2-layer d = 64 model pays no wake-ups at all.
+
+        **Results do not depend on the thread count.** Chunk bounds come from the problem's shape, never from the
+        number of threads, and every reduction combines per-chunk partials in chunk order, so a step is
+        bit-identical on 1, 2, 3 or 4 threads (`CpuThreads.EveryOpGivesBitIdentical…`,
+        `CpuThreadsTests.TrainingStepsAreBitIdentical…`): `--threads` trades only speed.
+
+        **Set for itself.** The library sets `OPENBLAS_NUM_THREADS=1` before it opens OpenBLAS (and calls
+        `openblas_set_num_threads(1)` after), picks OpenBLAS's kernel family from CPUID (an inherited
+        `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU halves `sgemm`; `MOR_BLAS_CORETYPE` overrides), and defaults to
+        the CPUs the process may run on (affinity mask and cgroup quota). `Device.CpuThreads` / `mor … --threads N`
+        choose another count; `MOR_NUM_THREADS` (or `OMP_NUM_THREADS`) sets the default.
+
+        """;
 
     private static void ModelSection(StringBuilder md, ModelCells m)
     {

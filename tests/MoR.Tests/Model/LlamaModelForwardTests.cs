@@ -52,7 +52,12 @@ public sealed class LlamaModelForwardTests
         var pb = b.TrainableParameters();
         for (int i = 0; i < pa.Count; i++)
         {
-            Assert.True(ModelTestData.MaxAbsDiff(pa[i].Grad.ToArray<float>(), pb[i].Grad.ToArray<float>()) < 1e-6);
+            // The head's GEMMs on 3-row chunks may sum in another order than on all 14 rows (BLAS picks kernels by
+            // shape); the difference reaching the earlier gradients is rounding: a few float ulps of their scale.
+            float[] ga = pa[i].Grad.ToArray<float>();
+            double scale = Math.Max(1.0, ga.Max(Math.Abs));
+            double d = ModelTestData.MaxAbsDiff(ga, pb[i].Grad.ToArray<float>());
+            Assert.True(d < 1e-6 * scale, $"{pa[i].Name}: differs by {d} at scale {scale}");
         }
     }
 
