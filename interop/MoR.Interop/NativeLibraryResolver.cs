@@ -5,8 +5,11 @@ namespace MoR.Interop;
 
 /// <summary>
 /// Finds and loads the native library for every <see cref="NativeMethods"/> import, in this order:
-/// <c>MOR_NATIVE_PATH</c> (a file or a folder), the folder of MoR.Interop.dll,
-/// <c>runtimes/&lt;rid&gt;/native</c> under the application base, then the operating system's search.
+/// <c>MOR_NATIVE_PATH</c> (a file or a folder), the folder of MoR.Interop.dll, the NuGet package layout
+/// around it (MoR.Interop.dll in <c>lib/&lt;tfm&gt;</c>, the library in <c>runtimes/&lt;rid&gt;/native</c>: an
+/// assembly loaded from the package folder itself, as notebooks and scripts do),
+/// <c>runtimes/&lt;rid&gt;/native</c> under the application base (where a build or publish for no particular
+/// runtime puts the package's native assets), then the operating system's search.
 /// Every attempt is recorded (<see cref="ProbeTrace"/>) and listed in the exception when all fail.
 /// The library loaded must report <see cref="NativeMethods.AbiVersion"/> from <c>mor_abi_version</c>.
 /// </summary>
@@ -118,6 +121,14 @@ internal static unsafe class NativeLibraryResolver
         if (!string.IsNullOrEmpty(assemblyDirectory))
         {
             Add("assembly directory", Path.Combine(assemblyDirectory, fileName));
+            string? packageRoot = NuGetPackageRoot(assemblyDirectory);
+            if (packageRoot is not null)
+            {
+                foreach (string rid in runtimeIdentifiers)
+                {
+                    Add($"NuGet package runtimes/{rid}/native", Path.Combine(packageRoot, "runtimes", rid, "native", fileName));
+                }
+            }
         }
 
         foreach (string rid in runtimeIdentifiers)
@@ -127,6 +138,14 @@ internal static unsafe class NativeLibraryResolver
 
         candidates.Add(new NativeLibraryCandidate("operating system search", NativeMethods.LibraryName, IsBareName: true));
         return candidates;
+    }
+
+    /// <summary>The package folder when <paramref name="assemblyDirectory"/> is a NuGet package's <c>lib/&lt;tfm&gt;</c> folder, else null.</summary>
+    internal static string? NuGetPackageRoot(string assemblyDirectory)
+    {
+        string tfmFolder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(assemblyDirectory));
+        string? libFolder = Path.GetDirectoryName(tfmFolder);
+        return libFolder is not null && Path.GetFileName(libFolder) == "lib" ? Path.GetDirectoryName(libFolder) : null;
     }
 
     /// <summary>Loads the first candidate that loads, recording every attempt in <paramref name="trace"/>.</summary>

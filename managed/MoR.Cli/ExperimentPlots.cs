@@ -7,7 +7,7 @@ internal static class ExperimentPlots
 {
     public static void AccuracyVsParameters(IReadOnlyList<RunResult> runs, IReadOnlyList<MethodSpec> specs, string path)
     {
-        var plot = new ScottPlot.Plot();
+        var plot = PlotFonts.NewPlot();
         foreach (MethodSpec spec in specs)
         {
             List<RunResult> rs = [.. runs.Where(r => r.Spec == spec)];
@@ -34,7 +34,7 @@ internal static class ExperimentPlots
 
     public static void LossCurves(IReadOnlyList<RunResult> runs, IReadOnlyList<MethodSpec> specs, string path, string title)
     {
-        var plot = new ScottPlot.Plot();
+        var plot = PlotFonts.NewPlot();
         foreach (MethodSpec spec in specs)
         {
             List<RunResult> rs = [.. runs.Where(r => r.Spec == spec)];
@@ -60,7 +60,7 @@ internal static class ExperimentPlots
 
     public static void Ablations(List<(double X, RunResult Run)> experts, List<(double X, RunResult Run)> ranks, string path)
     {
-        var plot = new ScottPlot.Plot();
+        var plot = PlotFonts.NewPlot();
         if (experts.Count > 0)
         {
             var n = plot.Add.Scatter(experts.Select(p => p.X).ToArray(), experts.Select(p => 100 * p.Run.MeanAccuracy).ToArray());
@@ -92,7 +92,7 @@ internal static class ExperimentPlots
             }
         }
 
-        var plot = new ScottPlot.Plot();
+        var plot = PlotFonts.NewPlot();
         var map = plot.Add.Heatmap(values);
         plot.Add.ColorBar(map);
         for (int t = 0; t < rows; t++)

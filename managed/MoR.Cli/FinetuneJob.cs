@@ -113,9 +113,10 @@ internal static class FinetuneJob
 
         progress.Info($"training {trainer.TrainableParameterCount:N0} parameters for {o.MaxSteps} steps " +
                       $"({(trainer.Ranks > 1 ? $"{trainer.Ranks} ranks x " : string.Empty)}{o.MicroBatchSize} x {o.GradientAccumulation} rows of {o.SequenceLength} tokens per step)");
-        using MetricsLog? metrics = root ? new MetricsLog(FinetuneOutputs.Metrics(s.OutputDirectory), trainer.Step) : null;
+        MetricsLog? metrics = root ? new MetricsLog(FinetuneOutputs.Metrics(s.OutputDirectory), trainer.Step) : null;
         metrics?.Attach(trainer);
         TrainingResult result;
+        string? plot;
         try
         {
             TrainerCreated?.Invoke(trainer);
@@ -132,7 +133,10 @@ internal static class FinetuneJob
         }
         finally
         {
-            TrySavePlot(s.OutputDirectory, progress, title, root);
+            // Closed before the plot reads it: Windows refuses to open a file for reading while another
+            // handle has it open for writing (a sharing violation), where Linux lets both proceed.
+            metrics?.Dispose();
+            plot = TrySavePlot(s.OutputDirectory, progress, title, root);
         }
 
         if (!root)
@@ -153,7 +157,7 @@ internal static class FinetuneJob
             ["output"] = saved,
             ["checkpoint"] = result.Checkpoint,
             ["metrics"] = FinetuneOutputs.Metrics(s.OutputDirectory),
-            ["loss_plot"] = FinetuneOutputs.LossPlot(s.OutputDirectory),
+            ["loss_plot"] = plot,
         };
         if (s.Json)
         {
@@ -166,7 +170,10 @@ internal static class FinetuneJob
                 : $"interrupted at step {result.Step}; resume with --resume (checkpoint {result.Checkpoint})");
             console.Out.WriteLine($"{(o.Method == TrainingMethod.Full ? "model" : "adapter")}: {saved}");
             console.Out.WriteLine($"metrics: {FinetuneOutputs.Metrics(s.OutputDirectory)}");
-            console.Out.WriteLine($"loss plot: {FinetuneOutputs.LossPlot(s.OutputDirectory)}");
+            if (plot is not null)
+            {
+                console.Out.WriteLine($"loss plot: {plot}");
+            }
         }
 
         return ExitCodes.Ok;
@@ -202,27 +209,39 @@ internal static class FinetuneJob
         }
     }
 
-    private static void TrySavePlot(string output, ITrainingProgress progress, string title, bool root)
+    /// <summary>Draws the loss plot; returns its path, or null (after one warning line) when it was not written.</summary>
+    private static string? TrySavePlot(string output, ITrainingProgress progress, string title, bool root)
     {
-        if (!root)
+        string metrics = FinetuneOutputs.Metrics(output);
+        if (!root || !File.Exists(metrics))
         {
-            return;
+            return null;
         }
 
-        string metrics = FinetuneOutputs.Metrics(output);
+        string png = FinetuneOutputs.LossPlot(output);
         try
         {
-            if (File.Exists(metrics))
-            {
-                LossPlot.Save(metrics, FinetuneOutputs.LossPlot(output), title.StartsWith("mor", StringComparison.Ordinal) ? title : $"mor {title}");
-            }
+            LossPlot.Save(metrics, png, title.StartsWith("mor", StringComparison.Ordinal) ? title : $"mor {title}");
         }
-        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or TypeInitializationException or DllNotFoundException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException
+                                       or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {
             // A missing font or graphics library must not lose a finished training run.
-            progress.Info($"warning: the loss plot was not written ({e.Message})");
+            progress.Info($"warning: the loss plot was not written ({OneLine(Innermost(e).Message)})");
+            return null;
         }
+
+        if (!PlotFonts.HasFont)
+        {
+            progress.Info($"warning: no font is installed, so {png} has no titles or labels");
+        }
+
+        return png;  // LossPlot.Save renames its finished temporary file onto png: returning means it exists
     }
+
+    private static Exception Innermost(Exception e) => e is TypeInitializationException { InnerException: { } inner } ? Innermost(inner) : e;
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
     private static ChatFormatter? TryChat(string modelDirectory)
     {

@@ -25,7 +25,7 @@ internal static class LossPlot
             (eval ? evalLosses : losses).Add(loss.GetDouble());
         }
 
-        var plot = new ScottPlot.Plot();
+        var plot = PlotFonts.NewPlot();
         if (steps.Count > 0)
         {
             var train = plot.Add.Scatter(steps.ToArray(), losses.ToArray());
@@ -45,7 +45,15 @@ internal static class LossPlot
         plot.YLabel("mean token loss (nats)");
         plot.ShowLegend();
         string temp = pngPath + ".tmp.png";
-        plot.SavePng(temp, 900, 540);
-        File.Move(temp, pngPath, overwrite: true);
+        try
+        {
+            plot.SavePng(temp, 900, 540);
+            File.Move(temp, pngPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);  // no half-written leftovers beside the outputs (a missing file is not an error)
+            throw;
+        }
     }
 }

@@ -42,6 +42,70 @@ public sealed class InteropResolverTests
     }
 
     [Fact]
+    public void ANuGetPackageLibFolderIsFollowedByThePackagesRuntimesFolders()
+    {
+        string lib = Path.Combine("/home/u/.nuget/packages/mornative/0.1.0", "lib", "net10.0");
+        string[] rids = ["linux-x64", "linux-x64"];  // duplicates (portable RID = runtime RID) are tried once
+
+        IReadOnlyList<NativeLibraryCandidate> candidates = NativeLibraryResolver.EnumerateCandidates(
+            null, lib, "/opt/app", rids, "libmornative.so");
+
+        Assert.Equal(Path.GetFullPath(Path.Combine(lib, "libmornative.so")), candidates[0].Path);
+        Assert.Equal("NuGet package runtimes/linux-x64/native", candidates[1].Source);
+        Assert.Equal(Path.GetFullPath("/home/u/.nuget/packages/mornative/0.1.0/runtimes/linux-x64/native/libmornative.so"), candidates[1].Path);
+        Assert.Equal(Path.GetFullPath("/opt/app/runtimes/linux-x64/native/libmornative.so"), candidates[2].Path);
+        Assert.Equal(4, candidates.Count);
+    }
+
+    [Theory]
+    [InlineData("/opt/app")]           // an application folder
+    [InlineData("/opt/app/bin/lib")]   // a folder named lib is not a package's lib/<tfm>
+    public void OtherAssemblyFoldersAddNoPackageCandidates(string assemblyDirectory)
+    {
+        Assert.Null(NativeLibraryResolver.NuGetPackageRoot(assemblyDirectory));
+        IReadOnlyList<NativeLibraryCandidate> candidates = NativeLibraryResolver.EnumerateCandidates(
+            null, assemblyDirectory, "/srv/base", Rids, NativeLibraryResolver.PlatformFileName);
+        Assert.DoesNotContain(candidates, c => c.Source.StartsWith("NuGet package", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheLibraryIsLoadedFromAnExtractedPackageLayout()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // a symbolic link keeps one library instance in the process (dlopen matches the file); Linux only here
+        }
+
+        string package = Directory.CreateTempSubdirectory("mor-package-").FullName;
+        try
+        {
+            string lib = Directory.CreateDirectory(Path.Combine(package, "lib", "net10.0")).FullName;
+            string native = Directory.CreateDirectory(Path.Combine(package, "runtimes", Rids[0], "native")).FullName;
+            string placed = Path.Combine(native, NativeLibraryResolver.PlatformFileName);
+            File.CreateSymbolicLink(placed, NativeDiagnostics.EnsureLoaded());
+            var trace = new List<NativeLibraryProbe>();
+
+            (nint handle, string path) = NativeLibraryResolver.LoadFirst(
+                NativeLibraryResolver.EnumerateCandidates(null, lib, Path.Combine(package, "app"), Rids, NativeLibraryResolver.PlatformFileName), trace);
+            try
+            {
+                Assert.Equal(placed, path);
+                Assert.Equal([false, true], trace.Select(p => p.Succeeded));
+                Assert.Equal($"NuGet package runtimes/{Rids[0]}/native", trace[1].Source);
+                NativeLibraryResolver.VerifyAbiVersion(handle, path, NativeMethods.AbiVersion, trace);
+            }
+            finally
+            {
+                NativeLibrary.Free(handle); // drops only the reference this test took
+            }
+        }
+        finally
+        {
+            Directory.Delete(package, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AFolderInTheVariableIsSearchedForThePlatformFileName()
     {
         string folder = Path.GetTempPath();
