@@ -1,5 +1,6 @@
 // Buffers, copies, fills, casts, the caching allocator's counters, handle lifetimes and the error
 // contract of the ABI (status + thread-local message, never a crash on a bad handle).
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -13,6 +14,11 @@ TEST(Library, AbiVersionAndBuildInfo) {
   const char* info = nullptr;
   MOR_ASSERT_OK(mor_build_info(&info));
   EXPECT_NE(std::string(info).find("cpu:"), std::string::npos);
+  // MOR_BLAS_LIBRARY=builtin (tests/MoR.Tests/NativeSuiteTests.cs runs the GEMM tests so) must really select it.
+  const char* blas = std::getenv("MOR_BLAS_LIBRARY");
+  if (blas != nullptr && std::string(blas) == "builtin") {
+    EXPECT_NE(std::string(info).find("cpu: builtin"), std::string::npos) << info;
+  }
 }
 
 TEST(Library, LastErrorIsThreadLocalAndClearedOnSuccess) {
