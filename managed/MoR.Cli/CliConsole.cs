@@ -14,4 +14,7 @@ public sealed record CliConsole(TextWriter Out, TextWriter Error, bool StderrIsT
 
     /// <summary>Cancelled on Ctrl-C (the training loop then checkpoints and stops).</summary>
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Test seam: called with the trainer before it runs (tests inject failures such as out-of-memory). Per console, so per run.</summary>
+    internal Action<MoR.Training.Trainer>? TrainerCreated { get; init; }
 }

@@ -19,9 +19,6 @@ namespace MoR.Cli;
 /// </summary>
 internal static class FinetuneJob
 {
-    /// <summary>Test seam: called with the trainer before it runs (tests use it to inject failures such as out-of-memory).</summary>
-    internal static Action<Trainer>? TrainerCreated { get; set; }
-
     public static int Run(CliConsole console, FinetuneSettings s)
     {
         using Communicator comm = Communicator.FromEnvironment();
@@ -119,7 +116,7 @@ internal static class FinetuneJob
         string? plot;
         try
         {
-            TrainerCreated?.Invoke(trainer);
+            console.TrainerCreated?.Invoke(trainer);
             result = progress.Run(trainer, title, () => trainer.Run(console.Cancellation));
         }
         catch (MoR.Interop.NativeOutOfMemoryException oom)
@@ -145,6 +142,7 @@ internal static class FinetuneJob
         }
 
         string saved = SaveResult(s, model);
+        TestPausePoints.At("finetune.adapter-saved", result.Step);
         var summary = new JsonObject
         {
             ["type"] = "result",

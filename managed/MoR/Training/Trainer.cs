@@ -98,6 +98,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The number of trainable values.</summary>
     public long TrainableParameterCount => _parameters.Sum(p => p.Numel);
 
+    /// <summary>Test seam: runs in <see cref="SaveCheckpoint"/> after the temporary folder is complete and before the rename.</summary>
+    internal Action<string>? BeforeCheckpointRename { get; set; }
+
     /// <summary>The optimizer (its moments are part of a checkpoint).</summary>
     public AdamW Optimizer => _optimizer;
 
@@ -152,11 +155,13 @@ public sealed class Trainer : IDisposable
             StepCompleted?.Invoke(this, new StepMetrics(
                 Step, Options.MaxSteps, loss, lr, gradNorm, tokens, inputTokens / Math.Max(seconds, 1e-9), clock.Elapsed,
                 TimeSpan.FromSeconds(perStep * (Options.MaxSteps - Step)), skipped, SkippedSteps, balance));
+            TestPausePoints.At("step.logged", Step);
 
             bool last = Step == Options.MaxSteps;
             if (_validation is not null && IsRoot && ((Options.EvalEvery > 0 && Step % Options.EvalEvery == 0) || last))
             {
                 lastEval = Evaluate();
+                TestPausePoints.At("eval.done", Step);
             }
 
             if (Options.SaveEvery > 0 && Step % Options.SaveEvery == 0 && !last)
@@ -170,6 +175,7 @@ public sealed class Trainer : IDisposable
             SaveCheckpoint();
         }
 
+        TestPausePoints.At("run.finished", Step);
         return new TrainingResult(Step, Step >= Options.MaxSteps, lastLoss, lastEval, SkippedSteps, LastCheckpoint, clock.Elapsed);
     }
 
@@ -220,7 +226,7 @@ public sealed class Trainer : IDisposable
         var state = new TrainerState(
             TrainerState.CurrentFormatVersion, Step, _optimizer.StepCount, SkippedSteps, _train.Cursor,
             [.. _parameters.Select(p => p.Name)], [.. _parameters.Select(p => p.Value.Shape.ToArray())], Options);
-        LastCheckpoint = TrainingCheckpoint.Save(_checkpointDirectory, state, _optimizer);
+        LastCheckpoint = TrainingCheckpoint.Save(_checkpointDirectory, state, _optimizer, keep: 2, BeforeCheckpointRename);
         _comm?.Barrier();
         CheckpointSaved?.Invoke(this, LastCheckpoint);
         return LastCheckpoint;
@@ -232,6 +238,7 @@ public sealed class Trainer : IDisposable
     private (double Loss, double GradNorm, long Tokens, long InputTokens, bool Skipped, float Lr, double Balance) TrainStep(CancellationToken cancellation)
     {
         int step = Step + 1;
+        TestPausePoints.At("step.begin", step);
         // All micro-batches are drawn first so that the gradient scale is 1 / (target tokens of the whole
         // step): the accumulated gradient is then exactly that of the mean loss, whatever the padding.
         // With K ranks every rank draws all K·G of them (the cursor stays global) and keeps its shard.
@@ -265,6 +272,7 @@ public sealed class Trainer : IDisposable
 
         _model.SetDropoutSeed(null);
         _model.SetRouterBalanceWeight(0f);
+        TestPausePoints.At("step.backward-done", step);
 
         if (_comm is not null)
         {
@@ -293,6 +301,7 @@ public sealed class Trainer : IDisposable
         ZeroGrads();
         NotifyParametersChanged();
         Step = step;
+        TestPausePoints.At("step.applied", step);
         return (meanLoss, norm, loss.Tokens, inputs, false, lr, balance);
     }
 

@@ -26,15 +26,20 @@ public static class TrainingCheckpoint
     private const string ParametersFile = "parameters.safetensors";
     private const string OptimizerFile = "optimizer.safetensors";
     private const string StateFile = "trainer_state.json";
-
-    /// <summary>Test seam: runs after the temporary folder is complete and before the rename (a kill there is simulated by throwing).</summary>
-    internal static Action<string>? BeforeRename { get; set; }
+    private const string OldSuffix = ".old-";
 
     /// <summary>Writes a checkpoint of <paramref name="state"/> and returns its folder; keeps the newest <paramref name="keep"/> checkpoints.</summary>
-    public static string Save(string root, TrainerState state, AdamW optimizer, int keep = 2)
+    public static string Save(string root, TrainerState state, AdamW optimizer, int keep = 2) => Save(root, state, optimizer, keep, beforeRename: null);
+
+    /// <summary>
+    /// <see cref="Save(string, TrainerState, AdamW, int)"/> with a test seam that runs after the temporary folder is complete
+    /// and before the rename (a kill there is simulated by throwing). Per call, so tests running in parallel do not share it.
+    /// </summary>
+    internal static string Save(string root, TrainerState state, AdamW optimizer, int keep, Action<string>? beforeRename)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(optimizer);
+        TestPausePoints.At("checkpoint.begin", state.Step);
         Directory.CreateDirectory(root);
         RemoveTemporaries(root);
         string name = Prefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
@@ -55,20 +60,26 @@ public static class TrainingCheckpoint
 
             parameters.SetMetadata("format", "mornative-checkpoint");
             parameters.Save(Path.Combine(temp, ParametersFile));
+            TestPausePoints.At("checkpoint.parameters-written", state.Step);
             moments.Save(Path.Combine(temp, OptimizerFile));
+            TestPausePoints.At("checkpoint.optimizer-written", state.Step);
             AtomicFile.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, TrainingJson.Options));
-            BeforeRename?.Invoke(temp);
+            TestPausePoints.At("checkpoint.complete", state.Step);
+            beforeRename?.Invoke(temp);
             if (Directory.Exists(final))
             {
                 // Same step saved again (an interrupted run saved it, then the end of the run): replace it.
-                string old = final + ".old-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+                string old = final + OldSuffix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
                 Directory.Move(final, old);
+                TestPausePoints.At("checkpoint.replace.old-moved-aside", state.Step);
                 Directory.Move(temp, final);
+                TestPausePoints.At("checkpoint.replace.new-in-place", state.Step);
                 Directory.Delete(old, recursive: true);
             }
             else
             {
                 Directory.Move(temp, final);
+                TestPausePoints.At("checkpoint.renamed", state.Step);
             }
         }
         catch
@@ -79,9 +90,14 @@ public static class TrainingCheckpoint
 
         foreach (string stale in List(root).SkipLast(Math.Max(1, keep)))
         {
+            // The state file first: a folder without it is no checkpoint, so a kill half-way through the delete never
+            // leaves a listed checkpoint with missing tensors.
+            TryDeleteFile(Path.Combine(stale, StateFile));
+            TestPausePoints.At("checkpoint.pruning", state.Step);
             TryDelete(stale);
         }
 
+        TestPausePoints.At("checkpoint.pruned", state.Step);
         return final;
     }
 
@@ -165,11 +181,27 @@ public static class TrainingCheckpoint
             .OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal)];
     }
 
+    // Left by a process that died mid-save: hidden temporaries, folders moved aside while a step was saved again, and
+    // pruned checkpoints whose delete did not finish (no state file; the newest checkpoint always has one).
     private static void RemoveTemporaries(string root)
     {
-        foreach (string temp in Directory.EnumerateDirectories(root, "." + Prefix + "*"))
+        foreach (string temp in Directory.EnumerateDirectories(root, "." + Prefix + "*")
+                     .Concat(Directory.EnumerateDirectories(root, Prefix + "*" + OldSuffix + "*"))
+                     .Concat(Directory.EnumerateDirectories(root, Prefix + "*").Where(d => !File.Exists(Path.Combine(d, StateFile)))))
         {
             TryDelete(temp);
+        }
+    }
+
+    private static void TryDeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The folder delete below retries the whole folder.
         }
     }
 

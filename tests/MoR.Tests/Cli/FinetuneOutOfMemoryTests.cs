@@ -15,31 +15,24 @@ public sealed class FinetuneOutOfMemoryTests
         string model = CliTests.TinyModel(dir.Path);
         string data = dir.File("data.jsonl");
         File.WriteAllLines(data, Enumerable.Range(0, 20).Select(i => $"{{\"text\":\"line {i} of the data\"}}"));
-        FinetuneJob.TrainerCreated = trainer => trainer.StepCompleted += (_, m) =>
-        {
-            if (m.Step == 2)
+        (int code, string stdout, string stderr) = CliRunner.RunWithTrainer(
+            trainer => trainer.StepCompleted += (_, m) =>
             {
-                throw new NativeOutOfMemoryException("mor_matmul", "host allocation of 17179869184 bytes failed");
-            }
-        };
-        try
-        {
-            (int code, string stdout, string stderr) = CliRunner.Run(
-                "finetune", "--model", model, "--data", data, "--output", dir.File("out"), "--method", "lora", "--rank", "2",
-                "--steps", "5", "--micro-batch", "2", "--seq-len", "16");
-            Assert.Equal(ExitCodes.RuntimeError, code);
-            Assert.Equal(string.Empty, stdout);
-            Assert.Contains("mor: out of memory: host allocation of 17179869184 bytes failed", stderr, StringComparison.Ordinal);
-            Assert.Contains("micro-batch 2 x seq-len 16 = 32 tokens", stderr, StringComparison.Ordinal);
-            Assert.Contains("trainable parameters; cpu: ", stderr, StringComparison.Ordinal);
-            Assert.Contains("MiB in use", stderr, StringComparison.Ordinal);
-            Assert.Contains("mor: hint: use a smaller --micro-batch", stderr, StringComparison.Ordinal);
-            Assert.Contains("--grad-accum", stderr, StringComparison.Ordinal);
-            Assert.Contains("--recompute", stderr, StringComparison.Ordinal);
-        }
-        finally
-        {
-            FinetuneJob.TrainerCreated = null;
-        }
+                if (m.Step == 2)
+                {
+                    throw new NativeOutOfMemoryException("mor_matmul", "host allocation of 17179869184 bytes failed");
+                }
+            },
+            "finetune", "--model", model, "--data", data, "--output", dir.File("out"), "--method", "lora", "--rank", "2",
+            "--steps", "5", "--micro-batch", "2", "--seq-len", "16");
+        Assert.Equal(ExitCodes.RuntimeError, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Contains("mor: out of memory: host allocation of 17179869184 bytes failed", stderr, StringComparison.Ordinal);
+        Assert.Contains("micro-batch 2 x seq-len 16 = 32 tokens", stderr, StringComparison.Ordinal);
+        Assert.Contains("trainable parameters; cpu: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("MiB in use", stderr, StringComparison.Ordinal);
+        Assert.Contains("mor: hint: use a smaller --micro-batch", stderr, StringComparison.Ordinal);
+        Assert.Contains("--grad-accum", stderr, StringComparison.Ordinal);
+        Assert.Contains("--recompute", stderr, StringComparison.Ordinal);
     }
 }

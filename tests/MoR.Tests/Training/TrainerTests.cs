@@ -166,17 +166,10 @@ public sealed class TrainerTests
         {
             if (m.Step == 3)
             {
-                TrainingCheckpoint.BeforeRename = _ => throw new IOException("simulated kill before rename");
+                trainer.BeforeCheckpointRename = _ => throw new IOException("simulated kill before rename");
             }
         };
-        try
-        {
-            Assert.Throws<IOException>(() => trainer.Run());
-        }
-        finally
-        {
-            TrainingCheckpoint.BeforeRename = null;
-        }
+        Assert.Throws<IOException>(() => trainer.Run());
 
         string latest = TrainingCheckpoint.FindLatest(dir.Path)!;
         Assert.EndsWith("checkpoint-00000002", latest, StringComparison.Ordinal);
