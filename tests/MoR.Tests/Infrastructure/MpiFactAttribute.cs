@@ -2,7 +2,7 @@ using MoR.Distributed;
 
 namespace MoR.Tests.Infrastructure;
 
-/// <summary>A fact that needs Open MPI's mpirun (CI installs openmpi-bin); skipped with the reason where it is absent.</summary>
+/// <summary>A fact that needs Open MPI's mpirun (the native build installs it as root: scripts/ensure-native-deps.sh); skipped with the reason where it is absent.</summary>
 public sealed class MpiFactAttribute : FactAttribute
 {
     /// <summary>Sets <see cref="FactAttribute.Skip"/> when mpirun cannot be found.</summary>
@@ -14,7 +14,7 @@ public sealed class MpiFactAttribute : FactAttribute
         }
         else if (Environment.GetEnvironmentVariable("MOR_MPIRUN") is not { Length: > 0 } && MpiLauncher.TryFindOnPath("mpirun") is null)
         {
-            Skip = "mpirun not found on PATH (Debian: apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it)";
+            Skip = "mpirun not found on PATH (Debian: apt-get install openmpi-bin libopenmpi-dev; the native build installs them when run as root)";
         }
     }
 }
