@@ -21,14 +21,15 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
+# Files first: the probe runs on every build, and each dpkg-query costs tens of milliseconds.
 have_gtest() {
-  have_pkg libgtest-dev || [[ -f /usr/src/googletest/CMakeLists.txt ]] ||
-    [[ -f /usr/include/gtest/gtest.h ]] || [[ -f /usr/local/include/gtest/gtest.h ]]
+  [[ -f /usr/include/gtest/gtest.h ]] || [[ -f /usr/local/include/gtest/gtest.h ]] ||
+    [[ -f /usr/src/googletest/CMakeLists.txt ]] || have_pkg libgtest-dev
 }
 
 have_openblas() {
-  have_pkg libopenblas-dev || compgen -G "/usr/lib/*/libopenblas.so" >/dev/null ||
-    compgen -G "/usr/lib/*/openblas*/libopenblas.so" >/dev/null
+  compgen -G "/usr/lib/*/libopenblas.so" >/dev/null || compgen -G "/usr/lib/*/openblas*/libopenblas.so" >/dev/null ||
+    have_pkg libopenblas-dev
 }
 
 # CMake's FindMPI needs the compiler wrapper (libopenmpi-dev), the tests need the launcher (openmpi-bin).
@@ -36,17 +37,14 @@ have_mpi() { have_cmd mpicc && have_cmd mpirun; }
 
 required=()
 optional=()
+found=()
 have_cmd cmake || required+=(cmake)
 have_cmd c++ || have_cmd g++ || have_cmd clang++ || required+=(g++)
-have_gtest || required+=(libgtest-dev)
-have_openblas || optional+=(libopenblas-dev)
-have_mpi || optional+=(libopenmpi-dev openmpi-bin)
+if have_gtest; then found+=(gtest); else required+=(libgtest-dev); fi
+if have_openblas; then found+=(openblas); else optional+=(libopenblas-dev); fi
+if have_mpi; then found+=(mpi); else optional+=(libopenmpi-dev openmpi-bin); fi
 
 if [[ ${1:-} == --probe ]]; then
-  found=()
-  have_gtest && found+=(gtest)
-  have_openblas && found+=(openblas)
-  have_mpi && found+=(mpi)
   echo "found: ${found[*]}"
   if [[ ${#required[@]} -gt 0 ]]; then exit 2; fi
   if [[ ${#optional[@]} -gt 0 ]]; then exit 1; fi
@@ -88,7 +86,7 @@ if [[ ${#required[@]} -gt 0 ]]; then
   exit 1
 fi
 
-have_openblas || log "warning: libopenblas-dev is not installed; the CPU backend uses its built-in GEMM (slower)."
-have_mpi || log "warning: Open MPI is not installed; the library is built without the MPI communicator and the multi-rank tests skip."
+[[ " ${found[*]} " == *" openblas "* ]] || log "warning: libopenblas-dev is not installed; the CPU backend uses its built-in GEMM (slower)."
+[[ " ${found[*]} " == *" mpi "* ]] || log "warning: Open MPI is not installed; the library is built without the MPI communicator and the multi-rank tests skip."
 log "warning: install them with: sudo apt-get install ${optional[*]}"
 exit 0
