@@ -196,8 +196,6 @@ public sealed class FinetuneKillTests(ITestOutputHelper output) : IDisposable
             start.Environment[TestPausePoints.Variable] = pauseAt;
         }
 
-        start.Environment["DOTNET_TieredPGO"] = "0"; // start-up: each process lives a second or two (measured: the chain 49 -> 41 s)
-
         return new Child(Process.Start(start)!, output, $"mor finetune{(args.Contains("--resume") ? " --resume" : string.Empty)}{(pauseAt is null ? string.Empty : $" (pause at {pauseAt})")}");
     }
 
