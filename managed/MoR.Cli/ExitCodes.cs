@@ -11,4 +11,7 @@ public static class ExitCodes
 
     /// <summary>The command line is wrong.</summary>
     public const int UsageError = 2;
+
+    /// <summary>A bug: an exception no input should cause (sysexits' EX_SOFTWARE). One line on stderr; <c>MOR_DEBUG=1</c> adds the stack trace.</summary>
+    public const int InternalError = 70;
 }

@@ -45,9 +45,12 @@ internal static class FinetuneJob
         MoR.Device device = CommonOptions.OpenDevice(s.Device);
         progress.Info($"mor finetune: {o.Method.ToName()} on {s.ModelDirectory} ({device}), data {s.DataPath}");
 
+        // The config and the checkpoint's tensor list first (no weight is read): sizes are checked before the data
+        // is read against the model's vocabulary and the run's memory is estimated from them.
+        LlamaConfig config = LlamaModel.ReadAndVerify(s.ModelDirectory, out _);
         ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(s.ModelDirectory);
         ChatFormatter? chat = TryChat(s.ModelDirectory);
-        var encoder = new ExampleEncoder(tokenizer, chat, o.MaskPrompt);
+        var encoder = new ExampleEncoder(tokenizer, chat, o.MaskPrompt, config.VocabSize);
         List<TokenizedExample> examples = JsonlDataset.Read(s.DataPath, encoder);
         List<TokenizedExample> train, validation;
         if (s.EvalDataPath is not null)
@@ -62,11 +65,22 @@ internal static class FinetuneJob
         int pad = tokenizer.PadId ?? tokenizer.EosId;
         List<PackedSequence> trainRows = SequencePacker.Pack(train, o.SequenceLength, pad, o.Packing, out int truncated);
         List<PackedSequence> validationRows = SequencePacker.Pack(validation, o.SequenceLength, pad, o.Packing, out _);
+        if (trainRows.All(r => r.TargetCount == 0))
+        {
+            // Every labelled token fell past the end of its row: the run would train on nothing.
+            throw new DataFormatException(s.DataPath, $"after truncation to rows of {o.SequenceLength} tokens no training token takes a loss; raise --seq-len.");
+        }
+
         progress.Info($"data: {train.Count} training examples -> {trainRows.Count} rows of {o.SequenceLength}; {validation.Count} validation examples" +
                       (truncated > 0 ? $"; {truncated} examples truncated to {o.SequenceLength + 1} tokens" : string.Empty));
 
         var loadOptions = new ModelLoadOptions { Trainable = o.Method == TrainingMethod.Full, FrozenWeightDType = s.Bf16Base ? DType.BF16 : null };
         using LlamaModel model = LlamaModel.Load(s.ModelDirectory, device, loadOptions);
+        foreach (string warning in model.LoadWarnings)
+        {
+            progress.Info($"warning: {warning}");
+        }
+
         model.RecomputeActivations = s.Recompute;
         return Train(console, progress, s, model, trainRows, validationRows, "finetune", comm);
     }
@@ -94,18 +108,24 @@ internal static class FinetuneJob
             progress.Info($"adapters: {o.Method.ToName()} r={o.Rank}{(o.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? $" experts={o.Experts}" : string.Empty)} alpha={o.Alpha} on {adapted.Count} modules");
         }
 
-        if (root)
-        {
-            Directory.CreateDirectory(s.OutputDirectory);
-            AtomicFile.WriteAllText(FinetuneOutputs.Config(s.OutputDirectory), ConfigJson(s, comm?.Size ?? 1));
-        }
-
         var trainingModel = new LlamaTrainingModel(model);
         using var trainer = new Trainer(trainingModel, o, trainRows, validationRows, FinetuneOutputs.Checkpoints(s.OutputDirectory), comm);
         if (s.Resume)
         {
-            string from = trainer.Resume(s.OutputDirectory);
-            progress.Info($"resumed from {from} at step {trainer.Step}");
+            // Before anything in the output folder is written: a failed resume leaves it as it was.
+            string from = trainer.Resume(s.OutputDirectory, out IReadOnlyList<SkippedCheckpoint> skipped);
+            foreach (SkippedCheckpoint skip in skipped)
+            {
+                progress.Info($"warning: skipped checkpoint {skip.Checkpoint}: {skip.Reason}");
+            }
+
+            progress.Info($"resumed from {from} at step {trainer.Step}" + (skipped.Count > 0 ? $" (the newest readable checkpoint; {skipped.Count} newer skipped)" : string.Empty));
+        }
+
+        if (root)
+        {
+            Directory.CreateDirectory(s.OutputDirectory);
+            AtomicFile.WriteAllText(FinetuneOutputs.Config(s.OutputDirectory), ConfigJson(s, comm?.Size ?? 1));
         }
 
         progress.Info($"training {trainer.TrainableParameterCount:N0} parameters for {o.MaxSteps} steps " +

@@ -77,7 +77,8 @@ internal static class InspectCommand
         var configObject = new JsonObject();
         foreach (string config in configs)
         {
-            configObject[Path.GetFileName(config)] = JsonNode.Parse(File.ReadAllText(config));
+            // Strict, as every reader of these files: a syntax error names the file, line and byte.
+            configObject[Path.GetFileName(config)] = JsonFile.ParseNode(config);
         }
 
         report["configs"] = configObject;

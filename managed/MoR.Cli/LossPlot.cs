@@ -15,13 +15,14 @@ internal static class LossPlot
         {
             using JsonDocument doc = JsonDocument.Parse(line);
             JsonElement e = doc.RootElement;
-            if (!e.TryGetProperty("loss", out JsonElement loss) || loss.ValueKind != JsonValueKind.Number)
+            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("loss", out JsonElement loss) || loss.ValueKind != JsonValueKind.Number
+                || !e.TryGetProperty("step", out JsonElement step) || step.ValueKind != JsonValueKind.Number)
             {
-                continue;  // non-finite losses are written as strings: nothing to draw
+                continue;  // non-finite losses are written as strings (and a foreign line has no step): nothing to draw
             }
 
-            bool eval = e.GetProperty("type").GetString() == "eval";
-            (eval ? evalSteps : steps).Add(e.GetProperty("step").GetDouble());
+            bool eval = e.TryGetProperty("type", out JsonElement type) && type.ValueKind == JsonValueKind.String && type.GetString() == "eval";
+            (eval ? evalSteps : steps).Add(step.GetDouble());
             (eval ? evalLosses : losses).Add(loss.GetDouble());
         }
 

@@ -59,6 +59,7 @@ internal static class MergeCommand
         double[]? gate = ParseGate(config, gateText);
 
         using LlamaModel llama = LlamaModel.Load(modelDir, device, new ModelLoadOptions { FrozenWeightDType = DType.F32 });
+        ModelOptions.ReportWarnings(console, llama);
         AdapterFolder.Load(adapterDir, llama);
         IReadOnlyList<string> merged = AdapterMerger.MergeInto(llama, gate);
         llama.Save(outputDir, dtype);

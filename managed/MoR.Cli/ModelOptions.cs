@@ -39,6 +39,7 @@ internal sealed class ModelOptions
         LlamaModel model = LlamaModel.Load(modelDir, device);
         try
         {
+            ReportWarnings(console, model);
             if (adapterDir is not null)
             {
                 AdapterConfigFile config = AdapterFolder.Load(adapterDir, model);
@@ -52,6 +53,15 @@ internal sealed class ModelOptions
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Prints what loading the model noticed but did not refuse, one "mor: warning:" line each, on stderr.</summary>
+    public static void ReportWarnings(CliConsole console, LlamaModel model)
+    {
+        foreach (string warning in model.LoadWarnings)
+        {
+            console.Error.WriteLine($"mor: warning: {warning}");
         }
     }
 

@@ -7,7 +7,7 @@ namespace MoR.Cli;
 
 /// <summary>
 /// Builds the <c>mor</c> command tree and runs it with the exit-code contract: 0 ok, 1 runtime error,
-/// 2 usage error with a one-line message on stderr.
+/// 2 usage error, 70 internal error (a bug), each failure with a one-line message on stderr.
 /// </summary>
 public static class MorApp
 {
@@ -60,8 +60,20 @@ public static class MorApp
                                        or InvalidDataException or UnauthorizedAccessException or ArgumentException
                                        or InvalidOperationException or NotSupportedException or OperationCanceledException)
         {
-            console.Error.WriteLine($"mor: error: {e.Message}");
+            // One line, always (some framework messages carry a second line, e.g. "Actual value was …").
+            console.Error.WriteLine($"mor: error: {e.Message.ReplaceLineEndings(" ")}");
             return ExitCodes.RuntimeError;
+        }
+        catch (Exception e)
+        {
+            // Nothing a user types should get here; if something does, it still ends in one line, not an abort.
+            console.Error.WriteLine($"mor: internal error (please report it): {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            if (Environment.GetEnvironmentVariable("MOR_DEBUG") == "1")
+            {
+                console.Error.WriteLine(e.ToString());
+            }
+
+            return ExitCodes.InternalError;
         }
     }
 

@@ -11,9 +11,16 @@ public sealed class DataFormatException : Exception
         Line = line;
     }
 
+    /// <summary>An error about <paramref name="path"/> as a whole (no one line is at fault); <see cref="Line"/> is 0.</summary>
+    public DataFormatException(string path, string message)
+        : base($"{path}: {message}")
+    {
+        Path = path;
+    }
+
     /// <summary>The data file.</summary>
     public string Path { get; }
 
-    /// <summary>The 1-based line number.</summary>
+    /// <summary>The 1-based line number, or 0 when the error concerns the whole file.</summary>
     public int Line { get; }
 }

@@ -12,13 +12,17 @@ namespace MoR.Data;
 /// <param name="tokenizer">The model's tokenizer.</param>
 /// <param name="chat">The chat template for <c>messages</c> records; null rejects them.</param>
 /// <param name="maskPrompt">Take no loss on prompts and non-assistant turns.</param>
-public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat, bool maskPrompt = true)
+/// <param name="vocabularySize">The model's vocabulary (ids and labels must lie below it); defaults to the tokenizer's.</param>
+public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat, bool maskPrompt = true, int? vocabularySize = null)
 {
     /// <summary>The tokenizer.</summary>
     public ITextTokenizer Tokenizer { get; } = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
 
     /// <summary>Whether prompts and non-assistant turns are masked out of the loss.</summary>
     public bool MaskPrompt { get; } = maskPrompt;
+
+    /// <summary>Every token id and label (other than <see cref="TokenizedExample.IgnoreIndex"/>) lies in [0, VocabularySize).</summary>
+    public int VocabularySize { get; } = vocabularySize ?? tokenizer?.VocabSize ?? 0;
 
     /// <summary>Encodes plain text: BOS + text + EOS, loss on everything after BOS.</summary>
     public TokenizedExample EncodeText(string text)
@@ -53,11 +57,48 @@ public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat
             labels[i] = !MaskPrompt || encoding.IsAssistant[i] ? encoding.Ids[i] : TokenizedExample.IgnoreIndex;
         }
 
+        if (MaskPrompt && !encoding.IsAssistant.Contains(true))
+        {
+            // Only assistant tokens take a loss: this conversation would train on nothing.
+            throw new FormatException(messages.Any(m => m.Role == "assistant")
+                ? "the conversation's assistant turns are empty, so no token takes a loss."
+                : "the conversation has no assistant turn, so no token takes a loss (add one, or train on every turn with --train-on-prompt).");
+        }
+
         return new TokenizedExample(encoding.Ids, labels);
     }
 
     /// <summary>Encodes one parsed JSON record; throws <see cref="FormatException"/> saying what is wrong.</summary>
-    public TokenizedExample Encode(JsonElement record)
+    public TokenizedExample Encode(JsonElement record) => Encode(record.GetRawText(), record);
+
+    /// <summary>Encodes one JSONL line, already parsed as <paramref name="record"/>; throws <see cref="FormatException"/> saying what is wrong.</summary>
+    public TokenizedExample Encode(string line, JsonElement record)
+    {
+        RecordShape.Check(line, record);
+        TokenizedExample example = EncodeRecord(record);
+        CheckVocabulary(example);
+        return example;
+    }
+
+    // Ids from the file and ids from the tokenizer alike: a tokenizer with added tokens can outgrow the model's embedding.
+    private void CheckVocabulary(TokenizedExample example)
+    {
+        for (int i = 0; i < example.Ids.Length; i++)
+        {
+            if ((uint)example.Ids[i] >= (uint)VocabularySize)
+            {
+                throw new FormatException($"token id {example.Ids[i]} (position {i}) is outside the vocabulary [0, {VocabularySize}) of the model.");
+            }
+
+            int label = example.Labels[i];
+            if (label != TokenizedExample.IgnoreIndex && (uint)label >= (uint)VocabularySize)
+            {
+                throw new FormatException($"label {label} (position {i}) is outside the vocabulary [0, {VocabularySize}) of the model and is not {TokenizedExample.IgnoreIndex}.");
+            }
+        }
+    }
+
+    private TokenizedExample EncodeRecord(JsonElement record)
     {
         if (record.ValueKind != JsonValueKind.Object)
         {
@@ -73,15 +114,12 @@ public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat
                 throw new FormatException($"\"labels\" has {labels.Length} entries but \"input_ids\" has {ids.Length}.");
             }
 
-            foreach (int id in ids)
-            {
-                if (id < 0 || id >= Tokenizer.VocabSize)
-                {
-                    throw new FormatException($"token id {id} is outside the vocabulary [0, {Tokenizer.VocabSize}).");
-                }
-            }
-
             return new TokenizedExample(ids, labels);
+        }
+
+        if (record.TryGetProperty("labels", out _))
+        {
+            throw new FormatException("\"labels\" needs \"input_ids\".");
         }
 
         if (record.TryGetProperty("messages", out JsonElement messages))

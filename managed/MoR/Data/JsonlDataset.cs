@@ -6,7 +6,7 @@ namespace MoR.Data;
 public static class JsonlDataset
 {
     /// <summary>Encodes every record of <paramref name="path"/>.</summary>
-    /// <exception cref="DataFormatException">A line is not valid JSON or not a usable record; names the file and line.</exception>
+    /// <exception cref="DataFormatException">A line is not valid JSON or not a usable record (names the file and line), or no record has a token that takes a loss.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static List<TokenizedExample> Read(string path, ExampleEncoder encoder)
     {
@@ -28,12 +28,12 @@ public static class JsonlDataset
 
             try
             {
-                using JsonDocument doc = JsonDocument.Parse(line);
-                examples.Add(encoder.Encode(doc.RootElement));
+                using JsonDocument doc = JsonDocument.Parse(line, RecordShape.ParseOptions);
+                examples.Add(encoder.Encode(line, doc.RootElement));
             }
             catch (JsonException e)
             {
-                throw new DataFormatException(path, lineNumber, $"not valid JSON ({e.Message})", e);
+                throw new DataFormatException(path, lineNumber, $"not valid JSON at byte {e.BytePositionInLine + 1}: {MoR.IO.JsonFile.Clean(e.Message)}", e);
             }
             catch (FormatException e)
             {
@@ -53,6 +53,13 @@ public static class JsonlDataset
         if (examples.Count == 0)
         {
             throw new DataFormatException(path, lineNumber, "the file holds no records.");
+        }
+
+        if (examples.All(e => e.LabelCount == 0))
+        {
+            // Training on it would run, log a loss of 0 and write an unchanged adapter.
+            throw new DataFormatException(
+                path, $"none of its {examples.Count} records has a token that takes a loss (every label is -100, or no conversation has an assistant turn): there is nothing to train on.");
         }
 
         return examples;

@@ -58,6 +58,36 @@ public static class SequencePacker
         return rows;
     }
 
+    /// <summary>How many rows <see cref="Pack"/> would make, without allocating them (to size a run before packing).</summary>
+    /// <param name="examples">The examples.</param>
+    /// <param name="sequenceLength">L, the number of inputs per row.</param>
+    /// <param name="pack">Put several examples into one row when they fit.</param>
+    /// <returns>The row count.</returns>
+    public static long CountRows(IEnumerable<TokenizedExample> examples, int sequenceLength, bool pack)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
+        long width = (long)sequenceLength + 1, rows = 0, fill = 0;
+        foreach (TokenizedExample example in examples)
+        {
+            long n = Math.Min(example.Ids.Length, width);
+            if (n == 0)
+            {
+                continue;
+            }
+
+            if (fill > 0 && (!pack || fill + n > width))
+            {
+                rows++;
+                fill = 0;
+            }
+
+            fill += n;
+        }
+
+        return rows + (fill > 0 ? 1 : 0);
+    }
+
     private static PackedSequence Flush(int[] ids, int[] labels, int fill, int padId)
     {
         int length = ids.Length - 1;

@@ -124,6 +124,15 @@ public sealed class CheckpointReader : IDisposable
         return reader.GetPointer(info);
     }
 
+    /// <summary>Throws when the tensor holds a NaN or an infinity (see <see cref="SafeTensorsReader.EnsureFinite"/>).</summary>
+    /// <param name="name">The tensor name.</param>
+    /// <exception cref="NonFiniteTensorException">The first non-finite element, with the file and tensor.</exception>
+    public void EnsureFinite(string name)
+    {
+        var (reader, info) = Find(name);
+        reader.EnsureFinite(info);
+    }
+
     /// <summary>Copies a tensor into a new device tensor.</summary>
     /// <param name="name">The tensor name.</param>
     /// <param name="device">Where to allocate it.</param>

@@ -12,6 +12,18 @@ public sealed class LlamaConfig
     /// <summary>The file name Hugging Face uses.</summary>
     public const string FileName = "config.json";
 
+    /// <summary>The largest <c>hidden_size</c>, <c>intermediate_size</c>, <c>head_dim</c> and query width <see cref="Validate"/> accepts.</summary>
+    public const int MaxWidth = 1 << 20;
+
+    /// <summary>The largest <c>num_hidden_layers</c> <see cref="Validate"/> accepts.</summary>
+    public const int MaxLayers = 1 << 16;
+
+    /// <summary>The largest <c>num_attention_heads</c> / <c>num_key_value_heads</c> <see cref="Validate"/> accepts.</summary>
+    public const int MaxHeads = 1 << 16;
+
+    /// <summary>The largest <c>vocab_size</c> <see cref="Validate"/> accepts.</summary>
+    public const int MaxVocabulary = 1 << 24;
+
     private int? _numKeyValueHeads;
     private int? _headDim;
     private DType? _torchDType;
@@ -121,11 +133,17 @@ public sealed class LlamaConfig
         }
         catch (JsonException e)
         {
-            throw new LlamaConfigException(source, "(file)", $"is not valid JSON ({e.Message})", e);
+            throw new LlamaConfigException(source, "(file)", $"is not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {JsonFile.Clean(e.Message)}", e);
         }
 
         using (document)
         {
+            // The parser accepts strings no reader can decode (an unpaired "\ud800"): refuse them here, with their position.
+            if (JsonFile.Scan(System.Text.Encoding.UTF8.GetBytes(json), allowDuplicateKeys: true) is { } bad)
+            {
+                throw new LlamaConfigException(source, "(file)", $"is not valid JSON at line {bad.Line}, byte {bad.Position}: {bad.Detail}");
+            }
+
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new LlamaConfigException(source, "(file)", "the top-level value is not an object");
@@ -174,6 +192,28 @@ public sealed class LlamaConfig
             {
                 throw Error(field, $"must be positive, not {value}");
             }
+        }
+
+        // Far beyond any LLaMA-family model (the largest has 126 layers, width 16384, a 256k vocabulary), and
+        // small enough that every count and width below stays a 32-bit integer: a mistyped size stops here,
+        // named, before anything is sized from it.
+        (string Field, long Value, long Limit)[] ceilings =
+        [
+            ("hidden_size", HiddenSize, MaxWidth), ("intermediate_size", IntermediateSize, MaxWidth), ("head_dim", HeadDim, MaxWidth),
+            ("num_hidden_layers", NumHiddenLayers, MaxLayers), ("num_attention_heads", NumAttentionHeads, MaxHeads),
+            ("num_key_value_heads", NumKeyValueHeads, MaxHeads), ("vocab_size", VocabSize, MaxVocabulary),
+        ];
+        foreach ((string field, long value, long limit) in ceilings)
+        {
+            if (value > limit)
+            {
+                throw Error(field, $"{value} is beyond any supported model (at most {limit})");
+            }
+        }
+
+        if ((long)NumAttentionHeads * HeadDim > MaxWidth)
+        {
+            throw Error("num_attention_heads", $"{NumAttentionHeads} heads x head_dim {HeadDim} = {(long)NumAttentionHeads * HeadDim} is wider than any supported model (at most {MaxWidth})");
         }
 
         if (!HasExplicitHeadDim && HiddenSize % NumAttentionHeads != 0)
@@ -252,6 +292,7 @@ public sealed class LlamaConfig
     public void VerifyCheckpoint(CheckpointReader checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
+        VerifySizes(checkpoint);
         foreach (ExpectedTensor expected in ExpectedTensors())
         {
             if (!checkpoint.TryGetInfo(expected.Name, out TensorInfo info))
@@ -269,6 +310,60 @@ public sealed class LlamaConfig
                 throw new CheckpointMismatchException(checkpoint.Location, expected.Name, $"has unsupported dtype {info.DType.ToSafeTensorsName()}; weights must be F32, F16 or BF16");
             }
         }
+    }
+
+    /// <summary>
+    /// Checks the sizes the config claims against what the checkpoint holds, in time independent of them: the depth
+    /// (the checkpoint must have a layer <c>num_hidden_layers</c> − 1) and the embedding's shape. Runs before any
+    /// per-layer list is built, so a mistyped size fails at once, naming the field; after it, every per-tensor check is
+    /// bounded by the checkpoint's own size.
+    /// </summary>
+    /// <param name="checkpoint">The opened checkpoint.</param>
+    /// <exception cref="LlamaConfigException">A size the checkpoint cannot back, naming the field.</exception>
+    public void VerifySizes(CheckpointReader checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        string source = SourcePath ?? "(in memory)";
+        LlamaConfigException Error(string field, string detail) => new(source, field, $"{detail} (checkpoint '{checkpoint.Location}')");
+        int? deepest = DeepestLayer(checkpoint);
+        if (deepest is not int d || NumHiddenLayers > d + 1)
+        {
+            string holds = deepest is int last ? $"its deepest layer is model.layers.{last}" : "it holds no model.layers.* tensor";
+            throw Error("num_hidden_layers", $"{NumHiddenLayers} layers, but the checkpoint has {checkpoint.Count} tensors and {holds}");
+        }
+
+        if (checkpoint.TryGetInfo("model.embed_tokens.weight", out TensorInfo embedding) && embedding.Shape.Count == 2)
+        {
+            if (embedding.Shape[0] != VocabSize)
+            {
+                throw Error("vocab_size", $"{VocabSize}, but model.embed_tokens.weight has {embedding.Shape[0]} rows");
+            }
+
+            if (embedding.Shape[1] != HiddenSize)
+            {
+                throw Error("hidden_size", $"{HiddenSize}, but model.embed_tokens.weight has {embedding.Shape[1]} columns");
+            }
+        }
+    }
+
+    private static int? DeepestLayer(CheckpointReader checkpoint)
+    {
+        const string Prefix = "model.layers.";
+        int? deepest = null;
+        foreach (string name in checkpoint.TensorNames)
+        {
+            if (name.StartsWith(Prefix, StringComparison.Ordinal))
+            {
+                ReadOnlySpan<char> rest = name.AsSpan(Prefix.Length);
+                int dot = rest.IndexOf('.');
+                if (dot > 0 && int.TryParse(rest[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer))
+                {
+                    deepest = Math.Max(deepest ?? layer, layer);
+                }
+            }
+        }
+
+        return deepest;
     }
 
     /// <summary>RoPE inverse frequencies (<see cref="HeadDim"/> / 2 of them), scaled as <see cref="RopeScaling"/> says.</summary>

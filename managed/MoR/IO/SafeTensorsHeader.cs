@@ -60,6 +60,12 @@ internal sealed class SafeTensorsHeader
             throw new SafeTensorsFormatException(
                 path, null, SafeTensorsViolation.InvalidJson, $"the header is not valid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Valid UTF-8 can still escape an unpaired surrogate ("\ud800"), which no string can hold.
+            throw new SafeTensorsFormatException(
+                path, null, SafeTensorsViolation.InvalidUtf8, $"the header has a string that is not valid text at byte {reader.TokenStartIndex} ({e.Message})", e);
+        }
 
         header.CheckLayout(dataLength);
         return header;

@@ -217,6 +217,21 @@ public sealed unsafe class SafeTensorsReader : IDisposable
         return _base + DataStart + info.Begin;
     }
 
+    /// <summary>Throws when the tensor (F32, F16 or BF16) holds a NaN or an infinity; other dtypes pass. One vectorised pass over the bytes (<see cref="FiniteScan"/>).</summary>
+    /// <param name="info">An entry of this reader's <see cref="Tensors"/>.</param>
+    /// <exception cref="NonFiniteTensorException">The first non-finite element, with the tensor's name.</exception>
+    public void EnsureFinite(TensorInfo info)
+    {
+        byte* p = GetPointer(info);
+        long at = FiniteScan.FirstNonFinite(p, info.ByteLength, info.DType);
+        if (at >= 0)
+        {
+            int size = info.DType.ElementSize();
+            string value = FiniteScan.Describe(new ReadOnlySpan<byte>(p + (at * size), size), info.DType, 0);
+            throw new NonFiniteTensorException(FilePath, info.Name, at, value);
+        }
+    }
+
     /// <summary>Copies a tensor into a new device tensor, then drops the copied pages of the mapping from the resident set (<see cref="MappedPages"/>).</summary>
     /// <param name="name">The tensor name.</param>
     /// <param name="device">Where to allocate it.</param>

@@ -15,7 +15,7 @@ public enum SafeTensorsViolation
     /// <summary>The header length prefix points past the end of the file.</summary>
     HeaderBeyondEndOfFile,
 
-    /// <summary>The header bytes are not valid UTF-8.</summary>
+    /// <summary>The header bytes are not valid UTF-8, or a string escapes an unpaired surrogate (<c>"\ud800"</c>).</summary>
     InvalidUtf8,
 
     /// <summary>The header is not valid JSON.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MoR.Adapters;
+using MoR.IO;
 
 namespace MoR.Model;
 
@@ -14,6 +15,12 @@ public sealed record AdapterConfigFile
 {
     /// <summary>The file name PEFT uses.</summary>
     public const string FileName = "adapter_config.json";
+
+    /// <summary>The largest <c>r</c> a config may give: no rank exceeds the widest supported projection (<see cref="LlamaConfig.MaxWidth"/>).</summary>
+    public const int MaxRank = LlamaConfig.MaxWidth;
+
+    /// <summary>The largest <c>num_experts</c> a config may give: far beyond any mixture of experts in use.</summary>
+    public const int MaxExperts = 1 << 16;
 
     /// <summary>PEFT's default for LLaMA when <c>target_modules</c> is null.</summary>
     private static readonly string[] PeftLlamaDefaultTargets = ["q_proj", "v_proj"];
@@ -111,6 +118,7 @@ public sealed record AdapterConfigFile
     /// <param name="directory">The folder.</param>
     /// <returns>The config.</returns>
     /// <exception cref="AdapterFolderException">The peft_type is unknown, a field is missing or malformed, or a PEFT option this library does not implement is set.</exception>
+    /// <exception cref="JsonFileException">The file is not valid JSON (or repeats a key, or is not an object).</exception>
     public static AdapterConfigFile Read(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -120,21 +128,8 @@ public sealed record AdapterConfigFile
             throw new FileNotFoundException($"'{directory}' has no {FileName}: not an adapter folder.", file);
         }
 
-        JsonNode? parsed;
-        try
-        {
-            parsed = JsonNode.Parse(File.ReadAllText(file));
-        }
-        catch (JsonException e)
-        {
-            throw new AdapterFolderException(directory, FileName, $"is not valid JSON ({e.Message})");
-        }
-
-        if (parsed is not JsonObject root)
-        {
-            throw new AdapterFolderException(directory, FileName, "the top-level value is not an object");
-        }
-
+        // Strict: a syntax error, a repeated key or a non-object names the file, line and byte.
+        JsonObject root = JsonFile.ParseNode(file);
         AdapterFolderException Error(string field, string detail) => new(directory, field, detail);
         string peftType = String(root, "peft_type") ?? throw Error("peft_type", "is required (LORA, MOR or MOE_LORA)");
         bool useDora = Bool(root, "use_dora") ?? false;
@@ -151,19 +146,29 @@ public sealed record AdapterConfigFile
         }
 
         int rank = Int(root, "r") ?? 8; // PEFT's default
-        if (rank < 1)
+        if (rank is < 1 or > MaxRank)
         {
-            throw Error("r", $"must be >= 1, not {rank}");
+            throw Error("r", $"must be in [1, {MaxRank}], not {rank}");
         }
 
         float alpha = (float)(Number(root, "lora_alpha") ?? 8); // PEFT's default
+        if (!float.IsFinite(alpha))
+        {
+            throw Error("lora_alpha", "is too large for a 32-bit float");
+        }
+
+        double dropout = Number(root, "lora_dropout") ?? 0;
+        if (dropout is < 0 or >= 1)
+        {
+            throw Error("lora_dropout", $"must be in [0, 1), not {dropout.ToString(CultureInfo.InvariantCulture)}");
+        }
         int experts = 1;
         if (kind is AdapterKind.MoR or AdapterKind.MoELoRA)
         {
             experts = Int(root, "num_experts") ?? throw Error("num_experts", $"is required for {peftType}");
-            if (experts < 1)
+            if (experts is < 1 or > MaxExperts)
             {
-                throw Error("num_experts", $"must be >= 1, not {experts}");
+                throw Error("num_experts", $"must be in [1, {MaxExperts}], not {experts}");
             }
         }
 
@@ -219,6 +224,15 @@ public sealed record AdapterConfigFile
 
                 break;
             case JsonValue value when value.TryGetValue(out string? s):
+                try
+                {
+                    _ = new System.Text.RegularExpressions.Regex($"^(?:{s})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+                }
+                catch (ArgumentException e)
+                {
+                    throw Error("target_modules", $"is not a valid regular expression ({e.Message.ReplaceLineEndings(" ")})");
+                }
+
                 pattern2 = s;
                 break;
             default:
@@ -234,7 +248,7 @@ public sealed record AdapterConfigFile
             TargetModules = targets,
             TargetModulesPattern = pattern2,
             BaseModelNameOrPath = String(root, "base_model_name_or_path"),
-            LoraDropout = Number(root, "lora_dropout") ?? 0,
+            LoraDropout = dropout,
         };
 
         string? String(JsonObject o, string name) => o[name] switch
@@ -254,8 +268,8 @@ public sealed record AdapterConfigFile
         double? Number(JsonObject o, string name) => o[name] switch
         {
             null => null,
-            JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
-            _ => throw Error(name, "must be a number"),
+            JsonValue v when v.GetValueKind() == JsonValueKind.Number && double.IsFinite(v.GetValue<double>()) => v.GetValue<double>(),
+            _ => throw Error(name, "must be a finite number"),
         };
 
         int? Int(JsonObject o, string name)

@@ -87,7 +87,16 @@ public static class AdapterFolder
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(model);
         AdapterConfigFile config = AdapterConfigFile.Read(directory);
-        var targets = model.Linears.Keys.Where(config.Targets).ToList();
+        List<string> targets;
+        try
+        {
+            targets = [.. model.Linears.Keys.Where(config.Targets)];
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            throw new AdapterFolderException(directory, "target_modules", "a regular expression took more than a second to match a module path");
+        }
+
         if (targets.Count == 0)
         {
             string wanted = config.TargetModulesPattern ?? string.Join(", ", config.TargetModules ?? []);
@@ -102,6 +111,11 @@ public static class AdapterFolder
 
         using SafeTensorsReader reader = SafeTensorsReader.Open(weightsPath);
         Dictionary<string, Dictionary<string, TensorInfo>> byModule = GroupByModule(directory, reader, model, targets);
+        foreach (string path in targets)
+        {
+            CheckShapes(directory, config, path, model.Linears[path].Base, byModule.GetValueOrDefault(path) ?? []);
+        }
+
         var created = new List<(AdaptedLinear Linear, ILinearAdapter Adapter)>();
         try
         {
@@ -134,6 +148,27 @@ public static class AdapterFolder
         }
 
         return config;
+    }
+
+    // r and num_experts size the adapters built below: every tensor they imply must be in the file with that shape
+    // before any adapter is allocated, so a mistyped r fails here, naming the tensor and r, instead of allocating
+    // without bound (the sizes come from AdapterSizes, which a test holds equal to each adapter's own export).
+    private static void CheckShapes(string directory, AdapterConfigFile config, string path, Linear linear, Dictionary<string, TensorInfo> found)
+    {
+        foreach ((string suffix, long[] shape) in AdapterSizes.ExportedShapes(config.Kind, config.Rank, config.Experts, linear.InFeatures, linear.OutFeatures))
+        {
+            string key = KeyPrefix + path + "." + suffix;
+            if (!found.TryGetValue(suffix, out TensorInfo? info))
+            {
+                throw new AdapterFolderException(directory, key, $"missing (a {config.Kind} adapter needs shape {TensorInfo.FormatShape(shape)})");
+            }
+
+            if (!info.Shape.SequenceEqual(shape))
+            {
+                throw new AdapterFolderException(
+                    directory, key, $"has shape {info.FormatShape()} but this model needs {TensorInfo.FormatShape(shape)} (r = {config.Rank}{(HasExperts(config.Kind) ? $", num_experts = {config.Experts}" : string.Empty)}, module {linear.OutFeatures}x{linear.InFeatures})");
+            }
+        }
     }
 
     private static Dictionary<string, Dictionary<string, TensorInfo>> GroupByModule(
@@ -206,6 +241,15 @@ public static class AdapterFolder
 
     private static float[] ReadF32(string directory, SafeTensorsReader reader, TensorInfo info)
     {
+        try
+        {
+            reader.EnsureFinite(info);
+        }
+        catch (NonFiniteTensorException e)
+        {
+            throw new AdapterFolderException(directory, info.Name, $"holds {e.Value} at element {e.Index}; the adapter is corrupt or was saved from a diverged run");
+        }
+
         switch (info.DType)
         {
             case SafeTensorDType.F32:

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MoR.Data;
+using MoR.IO;
 using MoR.Tokenization;
 
 namespace MoR.Model;
@@ -18,7 +20,7 @@ public static class Evaluator
     /// <param name="maxLength">Sequences longer than this are truncated (null: no limit).</param>
     /// <param name="cancellationToken">Checked between lines.</param>
     /// <returns>The totals.</returns>
-    /// <exception cref="FormatException">A line is malformed; the message gives its number.</exception>
+    /// <exception cref="FormatException">A line is malformed (the message gives its number), or no line has a scored token.</exception>
     public static EvaluationResult EvaluateJsonl(
         LlamaModel model, string path, ITextTokenizer? tokenizer = null, int? maxLength = null, CancellationToken cancellationToken = default)
     {
@@ -34,7 +36,7 @@ public static class Evaluator
     /// <param name="source">Names the data in error messages.</param>
     /// <param name="cancellationToken">Checked between lines.</param>
     /// <returns>The totals.</returns>
-    /// <exception cref="FormatException">A line is malformed; the message gives its number.</exception>
+    /// <exception cref="FormatException">A line is malformed (the message gives its number), or no line has a scored token.</exception>
     public static EvaluationResult Evaluate(
         LlamaModel model, IEnumerable<string> lines, ITextTokenizer? tokenizer = null, int? maxLength = null, string source = "input",
         CancellationToken cancellationToken = default)
@@ -69,6 +71,14 @@ public static class Evaluator
             total += model.Evaluate(new TokenBatch(1, ids.Length, ids, ShiftedTargets(labels)));
         }
 
+        if (total.Tokens == 0)
+        {
+            // A mean over no tokens is NaN: say why instead of printing it.
+            throw new FormatException(sequences == 0
+                ? $"{source}: no records: there is nothing to evaluate."
+                : $"{source}: none of its {sequences} records has a scored token (every label is -100, or every sequence is shorter than 2 tokens): there is nothing to evaluate.");
+        }
+
         return new EvaluationResult(sequences, total.Tokens, total.Mean);
     }
 
@@ -91,16 +101,25 @@ public static class Evaluator
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(line);
+            doc = JsonDocument.Parse(line, RecordShape.ParseOptions);
         }
         catch (JsonException e)
         {
-            throw Error($"not valid JSON ({e.Message})");
+            throw Error($"not valid JSON at byte {e.BytePositionInLine + 1}: {JsonFile.Clean(e.Message)}");
         }
 
         using (doc)
         {
             JsonElement root = doc.RootElement;
+            try
+            {
+                RecordShape.Check(line, root);
+            }
+            catch (FormatException e)
+            {
+                throw Error(e.Message.TrimEnd('.'));
+            }
+
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw Error("expected a JSON object");

@@ -16,6 +16,7 @@ public sealed partial class LlamaModel
     /// <exception cref="LlamaConfigException">config.json is missing a field, inconsistent or describes an unsupported model.</exception>
     /// <exception cref="CheckpointMismatchException">A weight is missing, has the wrong shape or an unsupported dtype; the message names it.</exception>
     /// <exception cref="FileNotFoundException">config.json or the weights file is missing.</exception>
+    /// <exception cref="NonFiniteTensorException">A weight holds a NaN or an infinity; the message names it.</exception>
     public static LlamaModel Load(string directory, Device device, ModelLoadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -26,6 +27,47 @@ public sealed partial class LlamaModel
             throw new ArgumentException($"FrozenWeightDType must be F32, BF16 or null (as stored); got {options.FrozenWeightDType}.", nameof(options));
         }
 
+        string configPath = Path.Combine(directory, LlamaConfig.FileName);
+        LlamaConfig config = ReadConfig(directory);
+        using CheckpointReader checkpoint = CheckpointReader.Open(directory);
+        config.VerifyCheckpoint(checkpoint);
+        List<string> warnings = [];
+        if (config.TieWordEmbeddings && TiedHeadDiffers(checkpoint))
+        {
+            warnings.Add($"'{configPath}' sets tie_word_embeddings, so the LM head reuses model.embed_tokens.weight and the checkpoint's " +
+                         "tensor 'lm_head.weight' is ignored (as transformers does); set tie_word_embeddings to false to use it");
+        }
+
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (ExpectedTensor expected in config.ExpectedTensors())
+            {
+                // Before the copy, one vectorised pass: a NaN or Inf weight is named here instead of surfacing as NaN output.
+                checkpoint.EnsureFinite(expected.Name);
+                bool keepF32 = options.Trainable || expected.Shape.Count == 1;
+                weights[expected.Name] = ReadWeight(checkpoint, expected.Name, device, keepF32 ? DType.F32 : options.FrozenWeightDType);
+            }
+
+            return new LlamaModel(config, device, options.Trainable, weights) { SourcePath = Path.GetFullPath(directory), LoadWarnings = warnings };
+        }
+        finally
+        {
+            foreach (Tensor t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reads a model folder's <c>config.json</c> without loading any weight (to size a run first).</summary>
+    /// <param name="directory">The model directory.</param>
+    /// <returns>The validated config.</returns>
+    /// <exception cref="LlamaConfigException">config.json is malformed, inconsistent or describes an unsupported model.</exception>
+    /// <exception cref="FileNotFoundException">config.json is missing.</exception>
+    public static LlamaConfig ReadConfig(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist.");
@@ -37,27 +79,24 @@ public sealed partial class LlamaModel
             throw new FileNotFoundException($"'{directory}' has no {LlamaConfig.FileName}: not a Hugging Face model directory.", configPath);
         }
 
-        LlamaConfig config = LlamaConfig.Load(configPath);
+        return LlamaConfig.Load(configPath);
+    }
+
+    /// <summary>
+    /// The config of a model folder checked against its checkpoint (every weight present with its shape and a float
+    /// dtype), and the dtype its matrices are stored in — everything <see cref="Load"/> refuses about the files, found
+    /// without copying a weight.
+    /// </summary>
+    /// <param name="directory">The model directory.</param>
+    /// <param name="matrixDType">The stored dtype of the embedding (F32, F16 or BF16).</param>
+    /// <returns>The validated config.</returns>
+    public static LlamaConfig ReadAndVerify(string directory, out SafeTensorDType matrixDType)
+    {
+        LlamaConfig config = ReadConfig(directory);
         using CheckpointReader checkpoint = CheckpointReader.Open(directory);
         config.VerifyCheckpoint(checkpoint);
-        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
-        {
-            foreach (ExpectedTensor expected in config.ExpectedTensors())
-            {
-                bool keepF32 = options.Trainable || expected.Shape.Count == 1;
-                weights[expected.Name] = ReadWeight(checkpoint, expected.Name, device, keepF32 ? DType.F32 : options.FrozenWeightDType);
-            }
-
-            return new LlamaModel(config, device, options.Trainable, weights) { SourcePath = Path.GetFullPath(directory) };
-        }
-        finally
-        {
-            foreach (Tensor t in weights.Values)
-            {
-                t.Dispose();
-            }
-        }
+        matrixDType = checkpoint.GetInfo("model.embed_tokens.weight").DType;
+        return config;
     }
 
     /// <summary>
@@ -134,6 +173,19 @@ public sealed partial class LlamaModel
             int start = block * BlockSize;
             new SeededRandom(stream).FillNormal(values.AsSpan(start, (int)Math.Min(BlockSize, values.LongLength - start)), std);
         });
+    }
+
+    // A tied model saved with its (identical) LM head is common and harmless; only a different one is worth a warning.
+    private static bool TiedHeadDiffers(CheckpointReader checkpoint)
+    {
+        if (!checkpoint.TryGetInfo("lm_head.weight", out TensorInfo head))
+        {
+            return false;
+        }
+
+        TensorInfo embedding = checkpoint.GetInfo("model.embed_tokens.weight");
+        return head.DType != embedding.DType || !head.Shape.SequenceEqual(embedding.Shape) || head.ByteLength > int.MaxValue
+            || !checkpoint.GetBytes("lm_head.weight").SequenceEqual(checkpoint.GetBytes("model.embed_tokens.weight"));
     }
 
     // F16 is widened to F32 when kept "as stored": the embedding and DoRA kernels read F32 or BF16 only.

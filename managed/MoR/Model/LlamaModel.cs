@@ -85,6 +85,9 @@ public sealed partial class LlamaModel : IDisposable
     /// <summary>The directory the model was loaded from (null for a random model): PEFT's <c>base_model_name_or_path</c>.</summary>
     public string? SourcePath { get; private set; }
 
+    /// <summary>What <see cref="Load"/> noticed but did not refuse (e.g. an <c>lm_head.weight</c> that <c>tie_word_embeddings</c> makes it ignore), one sentence each.</summary>
+    public IReadOnlyList<string> LoadWarnings { get; private init; } = [];
+
     /// <summary>
     /// Activation recomputation: keep only each layer's input during forward and recompute the layer's
     /// activations right before its backward (about one extra forward of compute for much less memory).

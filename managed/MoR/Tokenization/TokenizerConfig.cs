@@ -84,7 +84,14 @@ public sealed class TokenizerConfig
     {
         try
         {
-            JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = false });
+            byte[] bytes = File.ReadAllBytes(path);
+            JsonDocument doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = false });
+            if (IO.JsonFile.Scan(bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes, allowDuplicateKeys: true) is { } bad)
+            {
+                doc.Dispose();
+                throw new InvalidDataException($"'{path}' is not valid JSON at line {bad.Line}, byte {bad.Position}: {bad.Detail}.");
+            }
+
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 doc.Dispose();

@@ -35,7 +35,13 @@ internal sealed class TokenizerJsonModel
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            byte[] bytes = File.ReadAllBytes(path);
+            doc = JsonDocument.Parse(bytes);
+            if (IO.JsonFile.Scan(bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes, allowDuplicateKeys: true) is { } bad)
+            {
+                doc.Dispose();
+                throw new InvalidDataException($"'{path}' is not valid JSON at line {bad.Line}, byte {bad.Position}: {bad.Detail}.");
+            }
         }
         catch (JsonException e)
         {

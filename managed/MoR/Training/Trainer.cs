@@ -110,19 +110,55 @@ public sealed class Trainer : IDisposable
     /// <summary>Whether this process writes checkpoints and evaluates (rank 0, or the only rank).</summary>
     public bool IsRoot => _shard.Rank == 0;
 
-    /// <summary>Continues from a checkpoint folder (or the newest under a root): parameters, moments, step and data cursor.</summary>
+    /// <summary>Continues from a checkpoint folder (or the newest readable one under a root): parameters, moments, step and data cursor.</summary>
     /// <returns>The checkpoint folder used.</returns>
-    public string Resume(string path)
+    public string Resume(string path) => Resume(path, out _);
+
+    /// <summary>
+    /// Continues from a checkpoint folder, or from the newest <em>readable</em> checkpoint under a root: one whose
+    /// files are missing or corrupt is passed over (and listed in <paramref name="skipped"/>) for the next older one.
+    /// A checkpoint of another model (other parameters) or of other data stops the resume instead: an older one
+    /// would not fit either.
+    /// </summary>
+    /// <param name="path">A checkpoint folder, an output folder or its <c>checkpoints</c> subfolder.</param>
+    /// <param name="skipped">The newer checkpoints passed over, newest first, with the reason.</param>
+    /// <returns>The checkpoint folder used.</returns>
+    /// <exception cref="TrainingCheckpointException">No checkpoint there can be read; the message gives each one's reason.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint was written for other parameters or other data.</exception>
+    public string Resume(string path, out IReadOnlyList<SkippedCheckpoint> skipped)
     {
-        string directory = TrainingCheckpoint.Resolve(path);
-        TrainerState state = TrainingCheckpoint.Load(directory, _optimizer);
-        Step = state.Step;
-        SkippedSteps = state.SkippedSteps;
-        _train.Cursor = state.Data;
-        _synchronized = false;
-        NotifyParametersChanged();
-        LastCheckpoint = directory;
-        return directory;
+        IReadOnlyList<string> candidates = TrainingCheckpoint.Candidates(path);
+        var passed = new List<SkippedCheckpoint>();
+        foreach (string directory in candidates)
+        {
+            TrainerState state;
+            try
+            {
+                state = TrainingCheckpoint.Load(directory, _optimizer);
+            }
+            catch (IOException e) when (candidates.Count > 1)
+            {
+                passed.Add(new SkippedCheckpoint(directory, (e is TrainingCheckpointException t ? t.Detail : e.Message).ReplaceLineEndings(" ")));
+                continue;
+            }
+
+            if (state.Data.Position > _train.RowCount)
+            {
+                throw new InvalidDataException(
+                    $"Checkpoint '{directory}' stopped at row {state.Data.Position} of an epoch, but this data packs into {_train.RowCount} rows: was the data or --seq-len changed?");
+            }
+
+            Step = state.Step;
+            SkippedSteps = state.SkippedSteps;
+            _train.Cursor = state.Data;
+            _synchronized = false;
+            NotifyParametersChanged();
+            LastCheckpoint = directory;
+            skipped = passed;
+            return directory;
+        }
+
+        throw TrainingCheckpointException.NoneReadable(path, passed);
     }
 
     /// <summary>

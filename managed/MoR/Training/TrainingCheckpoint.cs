@@ -109,36 +109,68 @@ public static class TrainingCheckpoint
     /// folder or its <c>checkpoints</c> subfolder) holding checkpoints, of which the newest is taken.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">Nothing there is a checkpoint.</exception>
-    public static string Resolve(string path)
+    public static string Resolve(string path) => Candidates(path)[0];
+
+    /// <summary>
+    /// The checkpoints a <c>--resume</c> argument offers, newest first: just the folder when it names a checkpoint,
+    /// otherwise every complete checkpoint under the root (or its <c>checkpoints</c> subfolder), for a resume to
+    /// fall back to when the newest cannot be read.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">Nothing there is a checkpoint.</exception>
+    public static IReadOnlyList<string> Candidates(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (File.Exists(Path.Combine(path, StateFile)))
         {
-            return path;
+            return [path];
         }
 
-        return FindLatest(path) ?? FindLatest(Path.Combine(path, "checkpoints"))
-            ?? throw new DirectoryNotFoundException($"No checkpoint in '{path}' (expected a {Prefix}N folder with {StateFile}).");
+        List<string> found = List(path) is { Count: > 0 } here ? here : List(Path.Combine(path, "checkpoints"));
+        if (found.Count == 0)
+        {
+            throw new DirectoryNotFoundException($"No checkpoint in '{path}' (expected a {Prefix}N folder with {StateFile}).");
+        }
+
+        found.Reverse();
+        return found;
     }
 
-    /// <summary>Reads only the state of a checkpoint.</summary>
+    /// <summary>Reads only the state of a checkpoint, checking that its values are possible.</summary>
+    /// <exception cref="JsonFileException"><c>trainer_state.json</c> is not valid JSON or does not fit <see cref="TrainerState"/>.</exception>
+    /// <exception cref="TrainingCheckpointException">A value is missing or impossible (negative step, lists of different lengths...).</exception>
     public static TrainerState ReadState(string directory)
     {
         string path = Path.Combine(directory, StateFile);
-        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), TrainingJson.Options)
-            ?? throw new InvalidDataException($"'{path}' is empty.");
+        if (!File.Exists(path))
+        {
+            throw new TrainingCheckpointException(directory, $"{StateFile} is missing");
+        }
+
+        TrainerState state = JsonFile.Deserialize<TrainerState>(path, TrainingJson.Options);
+        string? problem =
+            state.FormatVersion != TrainerState.CurrentFormatVersion ? $"format {state.FormatVersion}; this build reads {TrainerState.CurrentFormatVersion}"
+            : state.Step < 0 || state.OptimizerSteps < 0 || state.SkippedSteps < 0 ? "a step count is negative"
+            : state.OptimizerSteps + state.SkippedSteps > state.Step ? $"{state.OptimizerSteps} optimizer steps and {state.SkippedSteps} skipped steps exceed step {state.Step}"
+            : state.Data.Epoch < 0 || state.Data.Position < 0 ? "the data cursor is negative"
+            : state.ParameterNames is null || state.ParameterShapes is null ? "parameter_names or parameter_shapes is missing"
+            : state.ParameterNames.Length != state.ParameterShapes.Length ? $"{state.ParameterNames.Length} parameter names but {state.ParameterShapes.Length} shapes"
+            : state.ParameterNames.Any(n => n is null) || state.ParameterShapes.Any(s => s is null || s.Any(d => d < 0)) ? "a parameter name or shape is missing or negative"
+            : state.Options is null ? "options is missing"
+            : null;
+        return problem is null ? state : throw new TrainingCheckpointException(directory, $"{StateFile}: {problem}");
     }
 
-    /// <summary>Loads parameters and optimizer moments from <paramref name="directory"/>; returns its state.</summary>
+    /// <summary>
+    /// Loads parameters and optimizer moments from <paramref name="directory"/>; returns its state. Everything is
+    /// checked (state, both files, every tensor's dtype, size and finiteness) before anything is copied, so a failed
+    /// load leaves the parameters and moments as they were.
+    /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint belongs to a model with other parameters.</exception>
+    /// <exception cref="IOException">The checkpoint is unreadable (<see cref="TrainingCheckpointException"/>, <see cref="JsonFileException"/>, <see cref="SafeTensorsFormatException"/>).</exception>
     public static TrainerState Load(string directory, AdamW optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         TrainerState state = ReadState(directory);
-        if (state.FormatVersion != TrainerState.CurrentFormatVersion)
-        {
-            throw new InvalidDataException($"Checkpoint '{directory}' has format {state.FormatVersion}; this build reads {TrainerState.CurrentFormatVersion}.");
-        }
-
         IReadOnlyList<Parameter> ps = optimizer.Parameters;
         if (state.ParameterNames.Length != ps.Count)
         {
@@ -146,24 +178,66 @@ public static class TrainingCheckpoint
                 $"Checkpoint '{directory}' holds {state.ParameterNames.Length} parameters but this model trains {ps.Count}: was it written with another method, rank or target modules?");
         }
 
-        using SafeTensorsReader parameters = SafeTensorsReader.Open(Path.Combine(directory, ParametersFile));
-        using SafeTensorsReader moments = SafeTensorsReader.Open(Path.Combine(directory, OptimizerFile));
         for (int i = 0; i < ps.Count; i++)
         {
             if (!state.ParameterShapes[i].AsSpan().SequenceEqual(ps[i].Value.Shape) || state.ParameterNames[i] != ps[i].Name)
             {
                 throw new InvalidDataException(
-                    $"Checkpoint parameter {i} is '{state.ParameterNames[i]}' {ShapeText.Format(state.ParameterShapes[i])} but the model's is '{ps[i].Name}' {ShapeText.Format(ps[i].Value.Shape)}.");
+                    $"Checkpoint '{directory}': parameter {i} is '{state.ParameterNames[i]}' {ShapeText.Format(state.ParameterShapes[i])} but the model's is '{ps[i].Name}' {ShapeText.Format(ps[i].Value.Shape)}: was it written with another method, rank or target modules?");
             }
+        }
 
-            ps[i].Value.CopyFromBytes(parameters.GetBytes(TensorName(i)));
-            optimizer.FirstMoments[i].CopyFromBytes(moments.GetBytes($"m.{i:D5}"));
-            optimizer.SecondMoments[i].CopyFromBytes(moments.GetBytes($"v.{i:D5}"));
+        using SafeTensorsReader parameters = OpenPart(directory, ParametersFile);
+        using SafeTensorsReader moments = OpenPart(directory, OptimizerFile);
+        var sources = new (TensorInfo Value, TensorInfo First, TensorInfo Second)[ps.Count];
+        for (int i = 0; i < ps.Count; i++)
+        {
+            sources[i] = (Part(directory, parameters, TensorName(i), ps[i]), Part(directory, moments, $"m.{i:D5}", ps[i]), Part(directory, moments, $"v.{i:D5}", ps[i]));
+        }
+
+        for (int i = 0; i < ps.Count; i++)
+        {
+            ps[i].Value.CopyFromBytes(parameters.GetBytes(sources[i].Value));
+            optimizer.FirstMoments[i].CopyFromBytes(moments.GetBytes(sources[i].First));
+            optimizer.SecondMoments[i].CopyFromBytes(moments.GetBytes(sources[i].Second));
             ps[i].ZeroGrad();
         }
 
         optimizer.RestoreStepCount(state.OptimizerSteps);
         return state;
+    }
+
+    private static SafeTensorsReader OpenPart(string directory, string file)
+    {
+        string path = Path.Combine(directory, file);
+        return File.Exists(path) ? SafeTensorsReader.Open(path) : throw new TrainingCheckpointException(directory, $"{file} is missing");
+    }
+
+    // A saved tensor must be there, F32, exactly the parameter's size and finite (a NaN would poison every later step).
+    private static TensorInfo Part(string directory, SafeTensorsReader reader, string name, Parameter parameter)
+    {
+        string file = Path.GetFileName(reader.FilePath);
+        if (!reader.TryGetInfo(name, out TensorInfo? info))
+        {
+            throw new TrainingCheckpointException(directory, $"{file} has no tensor '{name}'");
+        }
+
+        if (info.DType != SafeTensorDType.F32 || info.ElementCount != parameter.Numel)
+        {
+            throw new TrainingCheckpointException(
+                directory, $"{file}: tensor '{name}' is {info.DType.ToSafeTensorsName()} {info.FormatShape()}, but parameter '{parameter.Name}' needs F32 {ShapeText.Format(parameter.Value.Shape)}");
+        }
+
+        try
+        {
+            reader.EnsureFinite(info);
+        }
+        catch (NonFiniteTensorException e)
+        {
+            throw new TrainingCheckpointException(directory, $"{file}: tensor '{name}' holds {e.Value} at element {e.Index}", e);
+        }
+
+        return info;
     }
 
     private static string TensorName(int i) => $"p.{i:D5}";
