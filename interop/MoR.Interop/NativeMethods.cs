@@ -44,6 +44,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial int mor_device_info_get(MorBackend backend, int device, MorDeviceInfo* info);
 
+    [LibraryImport(LibraryName)]
+    public static partial int mor_device_memory_get(MorBackend backend, int device, long* freeBytes, long* totalBytes);
+
     // ---- contexts and streams ----
 
     [LibraryImport(LibraryName)]

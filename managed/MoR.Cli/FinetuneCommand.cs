@@ -48,6 +48,7 @@ internal static class FinetuneCommand
         var resume = new Option<bool>("--resume") { Description = "Continue exactly from the newest checkpoint in --output" };
         var recompute = new Option<bool>("--recompute") { Description = "Recompute activations in backward (less memory)" };
         var bf16 = new Option<bool>("--bf16-base") { Description = "Keep the frozen base weights in BF16" };
+        var memoryLimit = new Option<string?>("--memory-limit") { Description = "Refuse runs estimated to need more than this (e.g. 20G); default: the memory free on the device (CPU: MemAvailable or the cgroup limit)" };
         var nproc = new Option<int>("--nproc") { Description = "Data-parallel ranks on this machine: mor reruns itself under mpirun -np K (each rank takes 1/K of the micro-batches; docs/SCALING.md)", DefaultValueFactory = _ => 1 };
         Option<string> device = CommonOptions.Device();
         Option<bool> json = CommonOptions.Json();
@@ -56,7 +57,7 @@ internal static class FinetuneCommand
         {
             model, data, evalData, valSplit, output, method, rank, experts, alpha, dropout, targets, routerInit, balance, lr, warmup, minLr, steps,
             beta1, beta2, eps, wd, clip, accum, micro, seqLen, noPacking, trainOnPrompt, seed, evalEvery, evalBatches, saveEvery, skip,
-            resume, recompute, bf16, nproc, device, json,
+            resume, recompute, bf16, memoryLimit, nproc, device, json,
         };
         command.SetAction(parse =>
         {
@@ -140,6 +141,7 @@ internal static class FinetuneCommand
                 Json = parse.GetValue(json),
                 Recompute = parse.GetValue(recompute),
                 Bf16Base = parse.GetValue(bf16),
+                MemoryLimitBytes = parse.GetValue(memoryLimit) is string limit ? ByteSize.Parse(limit, "--memory-limit") : null,
             });
         });
         return command;

@@ -47,7 +47,7 @@ internal static class FinetuneJob
 
         // The config and the checkpoint's tensor list first (no weight is read): sizes are checked before the data
         // is read against the model's vocabulary and the run's memory is estimated from them.
-        LlamaConfig config = LlamaModel.ReadAndVerify(s.ModelDirectory, out _);
+        LlamaConfig config = LlamaModel.ReadAndVerify(s.ModelDirectory, out SafeTensorDType storedDType);
         ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(s.ModelDirectory);
         ChatFormatter? chat = TryChat(s.ModelDirectory);
         var encoder = new ExampleEncoder(tokenizer, chat, o.MaskPrompt, config.VocabSize);
@@ -61,6 +61,9 @@ internal static class FinetuneJob
         {
             (train, validation) = DatasetSplit.Split(examples, s.ValidationSplit, o.Seed);
         }
+
+        long rows = SequencePacker.CountRows(train, o.SequenceLength, o.Packing) + SequencePacker.CountRows(validation, o.SequenceLength, o.Packing);
+        EnsureMemory(s, config, storedDType, device, rows);
 
         int pad = tokenizer.PadId ?? tokenizer.EosId;
         List<PackedSequence> trainRows = SequencePacker.Pack(train, o.SequenceLength, pad, o.Packing, out int truncated);
@@ -83,6 +86,18 @@ internal static class FinetuneJob
 
         model.RecomputeActivations = s.Recompute;
         return Train(console, progress, s, model, trainRows, validationRows, "finetune", comm);
+    }
+
+    /// <summary>Refuses, before anything large is allocated, a run the device (or host) cannot hold.</summary>
+    private static void EnsureMemory(FinetuneSettings s, LlamaConfig config, SafeTensorDType storedDType, MoR.Device device, long rows)
+    {
+        TrainingOptions o = s.Training;
+        bool cuda = device.Kind == DeviceKind.Cuda;
+        int frozenBytes = s.Bf16Base || storedDType == SafeTensorDType.BF16 ? 2 : 4;  // F16 is widened to F32 on load
+        TrainingMemoryEstimate estimate = TrainingMemoryEstimate.For(
+            config, o, frozenBytes, s.Recompute, attentionWorkers: cuda ? 0 : Environment.ProcessorCount, dataRows: rows);
+        MemoryLimit limit = s.MemoryLimitBytes is long bytes ? new MemoryLimit(bytes, "--memory-limit") : AvailableMemory.For(device);
+        estimate.EnsureFits(limit, cuda ? AvailableMemory.Host() : null, o);
     }
 
     /// <summary>The shared second half (also used by the quickstart): adapters, trainer, outputs (rank 0 only).</summary>

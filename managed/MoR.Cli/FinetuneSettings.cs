@@ -26,4 +26,7 @@ internal sealed record FinetuneSettings
     public bool Recompute { get; init; }
 
     public bool Bf16Base { get; init; }
+
+    /// <summary>--memory-limit: replaces the free memory the device reports as the limit the run's estimate must fit.</summary>
+    public long? MemoryLimitBytes { get; init; }
 }

@@ -56,7 +56,7 @@ public static class MorApp
             console.Error.WriteLine(OutOfMemoryHint);
             return ExitCodes.RuntimeError;
         }
-        catch (Exception e) when (e is NonFiniteException or DataFormatException or FormatException or MoRNativeException or IOException
+        catch (Exception e) when (e is NonFiniteException or TrainingMemoryException or DataFormatException or FormatException or MoRNativeException or IOException
                                        or InvalidDataException or UnauthorizedAccessException or ArgumentException
                                        or InvalidOperationException or NotSupportedException or OperationCanceledException)
         {

@@ -99,6 +99,23 @@ public sealed unsafe class Device
     /// <summary>Total device memory in bytes (0 for the CPU).</summary>
     public long TotalMemoryBytes => Info.TotalMemoryBytes;
 
+    /// <summary>Device memory free right now (cudaMemGetInfo: what other processes and this one hold is not free); CUDA only.</summary>
+    /// <exception cref="NotSupportedException">The device is the CPU (its memory is the host's: see <see cref="AvailableMemory"/>).</exception>
+    public long FreeMemoryBytes
+    {
+        get
+        {
+            if (Kind != DeviceKind.Cuda)
+            {
+                throw new NotSupportedException("The CPU's free memory is the host's: use AvailableMemory.Host().");
+            }
+
+            long free, total;
+            NativeCall.Check(NativeMethods.mor_device_memory_get(MorBackend.Cuda, Index, &free, &total), nameof(NativeMethods.mor_device_memory_get));
+            return free;
+        }
+    }
+
     /// <summary>The GPU's compute capability (for example 8.0), or null for the CPU.</summary>
     public Version? ComputeCapability =>
         Kind == DeviceKind.Cuda ? new Version(Info.ComputeCapabilityMajor, Info.ComputeCapabilityMinor) : null;

@@ -52,6 +52,19 @@ TEST(Devices, CudaDiscoveryNeverAborts) {
   EXPECT_STREQ(info.name, "cpu");
 }
 
+TEST(Devices, MemoryQueryIsCudaOnlyAndChecksItsArguments) {
+  int64_t free_bytes = -1, total_bytes = -1;
+  EXPECT_EQ(mor_device_memory_get(MOR_BACKEND_CPU, 0, &free_bytes, &total_bytes), MOR_ERR_NOT_SUPPORTED);
+  EXPECT_NE(std::string(mor_last_error()).find("operating system"), std::string::npos) << mor_last_error();
+  EXPECT_EQ(free_bytes, 0);
+  EXPECT_EQ(total_bytes, 0);
+  EXPECT_EQ(mor_device_memory_get(MOR_BACKEND_CUDA, 0, nullptr, &total_bytes), MOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(mor_device_memory_get(42, 0, &free_bytes, &total_bytes), MOR_ERR_INVALID_ARGUMENT);
+  int32_t n = 0;
+  MOR_ASSERT_OK(mor_device_count(MOR_BACKEND_CUDA, &n));
+  EXPECT_EQ(mor_device_memory_get(MOR_BACKEND_CUDA, n, &free_bytes, &total_bytes), MOR_ERR_NO_DEVICE);  // never valid
+}
+
 TEST(Buffers, RoundTripEveryDtype) {
   Context ctx;
   for (int32_t t : {MOR_DTYPE_F32, MOR_DTYPE_F16, MOR_DTYPE_BF16, MOR_DTYPE_I32, MOR_DTYPE_I64}) {

@@ -191,6 +191,27 @@ TEST(CudaBackend, DeviceInfoAndBuildInfo) {
   EXPECT_EQ(std::string(build).find("cuda: not built"), std::string::npos) << build;
 }
 
+TEST(CudaBackend, MemoryQueryReportsFreeWithinTotal) {
+  REQUIRE_CUDA_DEVICE();
+  mor_device_info info;
+  CUDA_TEST_OK(mor_device_info_get(MOR_BACKEND_CUDA, 0, &info));
+  int64_t free_bytes = 0, total_bytes = 0;
+  CUDA_TEST_OK(mor_device_memory_get(MOR_BACKEND_CUDA, 0, &free_bytes, &total_bytes));
+  EXPECT_GT(free_bytes, 0);
+  EXPECT_LE(free_bytes, total_bytes);
+  EXPECT_EQ(total_bytes, info.total_memory_bytes);
+  // Holding 256 MiB lowers the free figure by at least that much (other processes can only lower it more).
+  mor_context ctx = nullptr;
+  CUDA_TEST_OK(mor_context_create(MOR_BACKEND_CUDA, 0, &ctx));
+  mor_buffer buf = nullptr;
+  CUDA_TEST_OK(mor_buffer_create(ctx, MOR_DTYPE_F32, int64_t{64} << 20, nullptr, &buf));
+  int64_t free_after = 0;
+  CUDA_TEST_OK(mor_device_memory_get(MOR_BACKEND_CUDA, 0, &free_after, &total_bytes));
+  EXPECT_LE(free_after, free_bytes - (int64_t{256} << 20));
+  CUDA_TEST_OK(mor_buffer_destroy(buf));
+  CUDA_TEST_OK(mor_context_destroy(ctx));
+}
+
 TEST(CudaBackend, BadDeviceIndexIsNoDevice) {
   REQUIRE_CUDA_DEVICE();
   int32_t count = 0;

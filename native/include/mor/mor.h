@@ -116,6 +116,10 @@ typedef struct mor_device_info {
   int32_t reserved;
 } mor_device_info;
 MOR_API int32_t mor_device_info_get(int32_t backend, int32_t device, mor_device_info* out);
+/* Free and total memory of a CUDA device now (cudaMemGetInfo; what other processes hold is not free), so that a
+ * run can be sized before it allocates. CPU: MOR_ERR_NOT_SUPPORTED (host memory is the operating system's to
+ * report). The calling thread's current CUDA device is left as it was. */
+MOR_API int32_t mor_device_memory_get(int32_t backend, int32_t device, int64_t* free_bytes, int64_t* total_bytes);
 
 /* ---- contexts and streams ---------------------------------------------------------------------- */
 /* MOR_ERR_NO_DEVICE when the backend or device is not available; the process can continue on CPU. */

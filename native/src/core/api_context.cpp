@@ -136,6 +136,19 @@ MOR_API int32_t mor_device_info_get(int32_t backend, int32_t device, mor_device_
   });
 }
 
+MOR_API int32_t mor_device_memory_get(int32_t backend, int32_t device, int64_t* free_bytes, int64_t* total_bytes) {
+  return abi_guard([&] {
+    require(free_bytes != nullptr && total_bytes != nullptr, MOR_ERR_INVALID_ARGUMENT,
+            "free_bytes or total_bytes is null");
+    *free_bytes = 0;
+    *total_bytes = 0;
+    if (backend == MOR_BACKEND_CPU)
+      fail(MOR_ERR_NOT_SUPPORTED, "the CPU's memory is the operating system's to report (MemAvailable, cgroup limits)");
+    require(backend == MOR_BACKEND_CUDA, MOR_ERR_INVALID_ARGUMENT, "unknown backend " + std::to_string(backend));
+    cuda_memory_info(device, free_bytes, total_bytes);
+  });
+}
+
 MOR_API int32_t mor_context_create(int32_t backend, int32_t device, mor_context* out) {
   return abi_guard([&] {
     require(out != nullptr, MOR_ERR_INVALID_ARGUMENT, "out is null");

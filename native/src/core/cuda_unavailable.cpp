@@ -17,6 +17,10 @@ void cuda_device_info(int32_t, mor_device_info*) {
   fail(MOR_ERR_NO_DEVICE, "this libmor was built without the CUDA backend");
 }
 
+void cuda_memory_info(int32_t, int64_t*, int64_t*) {
+  fail(MOR_ERR_NO_DEVICE, "this libmor was built without the CUDA backend");
+}
+
 const char* cuda_build_info() { return "not built"; }
 
 }  // namespace mor

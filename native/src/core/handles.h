@@ -60,6 +60,7 @@ std::unique_ptr<Backend> create_cpu_backend();
 std::unique_ptr<Backend> create_cuda_backend(int32_t device);
 int32_t cuda_device_count(std::string* why_zero);
 void cuda_device_info(int32_t device, mor_device_info* out);
+void cuda_memory_info(int32_t device, int64_t* free_bytes, int64_t* total_bytes);
 const char* cuda_build_info();
 
 }  // namespace mor

@@ -87,6 +87,20 @@ void cuda_device_info(int32_t device, mor_device_info* out) {
   out->multiprocessor_count = prop.multiProcessorCount;
 }
 
+void cuda_memory_info(int32_t device, int64_t* free_bytes, int64_t* total_bytes) {
+  require_device(device);
+  int previous = 0;
+  cuda::check(cudaGetDevice(&previous), "cudaGetDevice");
+  cuda::check(cudaSetDevice(device), "cudaSetDevice");
+  size_t free_now = 0, total = 0;
+  const cudaError_t e = cudaMemGetInfo(&free_now, &total);
+  if (e != cudaSuccess) cudaGetLastError();
+  cuda::check(cudaSetDevice(previous), "cudaSetDevice (restoring the current device)");
+  cuda::check(e, "cudaMemGetInfo");
+  *free_bytes = static_cast<int64_t>(free_now);
+  *total_bytes = static_cast<int64_t>(total);
+}
+
 const char* cuda_build_info() {
   static const std::string info = std::to_string(CUDART_VERSION / 1000) + "." +
                                   std::to_string(CUDART_VERSION % 1000 / 10) + " " + arch_list() + " (cuBLAS " +
