@@ -19,7 +19,7 @@ internal static unsafe partial class NativeMethods
     public const string LibraryName = "mornative";
 
     /// <summary>The <c>MOR_ABI_VERSION</c> these declarations were written against.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     // ---- library ----
 

@@ -95,7 +95,7 @@ internal static class FinetuneJob
         bool cuda = device.Kind == DeviceKind.Cuda;
         int frozenBytes = s.Bf16Base || storedDType == SafeTensorDType.BF16 ? 2 : 4;  // F16 is widened to F32 on load
         TrainingMemoryEstimate estimate = TrainingMemoryEstimate.For(
-            config, o, frozenBytes, s.Recompute, attentionWorkers: cuda ? 0 : Environment.ProcessorCount, dataRows: rows);
+            config, o, frozenBytes, s.Recompute, attentionWorkers: cuda ? 0 : MoR.Device.CpuThreads, dataRows: rows);
         MemoryLimit limit = s.MemoryLimitBytes is long bytes ? new MemoryLimit(bytes, "--memory-limit") : AvailableMemory.For(device);
         estimate.EnsureFits(limit, cuda ? AvailableMemory.Host() : null, o);
     }

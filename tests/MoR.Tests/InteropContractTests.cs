@@ -11,7 +11,7 @@ public sealed unsafe partial class InteropContractTests
     [Fact]
     public void AbiVersionMatchesTheManagedConstant()
     {
-        Assert.Equal(2, NativeMethods.AbiVersion);
+        Assert.Equal(3, NativeMethods.AbiVersion);
         Assert.Equal(NativeMethods.AbiVersion, NativeMethods.mor_abi_version());
         Assert.Equal(NativeDiagnostics.ExpectedAbiVersion, NativeDiagnostics.AbiVersion);
     }

@@ -49,7 +49,7 @@ public sealed record TrainingMemoryEstimate(double Weights, double Adapters, dou
     /// <param name="options">The run's settings (method, rank, experts, targets, micro-batch, sequence length, dropout).</param>
     /// <param name="frozenBytesPerValue">Bytes per frozen matrix value as loaded: 2 for BF16, 4 for F32 (F16 is widened to F32).</param>
     /// <param name="recompute">Activation recomputation (one layer's saved set instead of all).</param>
-    /// <param name="attentionWorkers">Score blocks held at once by the attention (CPU: its threads, at most; CUDA's flash attention keeps none: 0).</param>
+    /// <param name="attentionWorkers">Threads of the CPU attention, each keeping its score blocks (<c>Device.CpuThreads</c>); 0 for CUDA, whose flash attention keeps none.</param>
     /// <param name="dataRows">Packed rows of training and validation data.</param>
     /// <returns>The estimate.</returns>
     public static TrainingMemoryEstimate For(
@@ -125,8 +125,14 @@ public sealed record TrainingMemoryEstimate(double Weights, double Adapters, dou
             + (tokens * (d + (3 * ff) + (2 * q) + (2 * kv))) + (chunkRows * vocab) + (2 * chunkRows) + adapterSaved)
             + (I32 * 2 * tokens);
 
-        // Attention scores: each worker holds a probability block and its gradient, query rows × keys.
+        // CPU attention: each worker keeps a probability block and its gradient (query rows × keys); with grouped
+        // heads, backward also keeps each query head's dK/dV partials, 2 · batch · heads · seq · head_dim floats.
         double attention = attentionWorkers * 2 * Math.Min(AttentionQueryBlock, seq) * seq;
+        if (attentionWorkers > 0 && kv < q)
+        {
+            attention += 2 * tokens * q;
+        }
+
         double workspace = F32 * (adapterScratch + attention);
 
         // Data: every packed row's inputs and targets, plus the packer's two working rows and one micro-batch's copy.

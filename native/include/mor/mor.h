@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define MOR_ABI_VERSION 2
+#define MOR_ABI_VERSION 3
 
 /* ---- status ---------------------------------------------------------------------------------- */
 typedef enum mor_status {

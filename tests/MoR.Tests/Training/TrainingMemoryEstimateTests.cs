@@ -107,6 +107,16 @@ public sealed class TrainingMemoryEstimateTests
     }
 
     [Fact]
+    public void Grouped_heads_add_the_CPU_attentions_dK_dV_partials()
+    {
+        LlamaConfig gqa = new() { HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2, NumKeyValueHeads = 1, VocabSize = 261 };
+        double cpu = TrainingMemoryEstimate.For(gqa, Lora, attentionWorkers: 3).Workspace;
+        double cuda = TrainingMemoryEstimate.For(gqa, Lora, attentionWorkers: 0).Workspace;
+        // Three workers' two 32×32 score blocks, and the partials 2·T·q = 2·64·32.
+        Assert.Equal(4.0 * ((3 * 2 * 32 * 32) + (2 * 64 * 32)), cpu - cuda);
+    }
+
+    [Fact]
     public void A_tied_model_has_no_LM_head()
     {
         LlamaConfig tied = new() { HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2, VocabSize = 261, TieWordEmbeddings = true };
