@@ -281,10 +281,10 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         return $"{m.ToString(format, CultureInfo.InvariantCulture)} ± {s.ToString(format, CultureInfo.InvariantCulture)}";
     }
 
-    // Thread counts change both speed and, through the float summation order, the numbers themselves
-    // (docs/TRAINING.md), so a run made with them set says so in its command line.
+    // The thread count changes only the speed (results are bit-identical on any count, docs/PERFORMANCE.md), but a
+    // run made with a non-default count says so in its command line, as the time it took depends on it.
     private static string ThreadEnvironment() =>
-        string.Concat(new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS" }
+        string.Concat(new[] { "MOR_NUM_THREADS", "OMP_NUM_THREADS" }
             .Select(v => Environment.GetEnvironmentVariable(v) is { Length: > 0 } value ? $"{v}={value} " : string.Empty));
 
     private static string Machine()

@@ -16,15 +16,11 @@ namespace MoR.Cli;
 /// after.
 /// </summary>
 /// <remarks>
-/// Sized to finish in well under five minutes on two CPU cores, pretraining included; the second run reuses
-/// the cached base (<c>$MOR_CACHE_DIR</c>, else <c>~/.cache/mornative</c>). Measured with this recipe on one
-/// core (single-threaded BLAS, <c>taskset</c>, on a loaded machine): 96 s of CPU time in all, 98 s wall
-/// (pretraining 3000 steps ≈ 63 s, adapter 1500 steps ≈ 25 s, scoring the rest; 30–40k tokens/s). The
-/// outcome of that run: caesar 0 → 97 %, chain 0 → 15 %, copy 95 → 97 %, arith 65 → 70 %. With two OpenMP/BLAS
-/// threads on the same loaded machine the run took 279 s wall (thread contention on tiny GEMMs) and, since the
-/// float summation order differs, trained a different base: caesar 0 → 70 %, chain 0 → 0 %, copy 100 → 95 %,
-/// arith 5 → 5 %. Tiny models are that sensitive. An earlier recipe (4 layers, d=128, six pretraining tasks,
-/// 600 steps) learned almost nothing: too few examples per skill.
+/// Sized to finish in well under a minute on two CPU cores, pretraining included; the second run reuses the
+/// cached base (<c>$MOR_CACHE_DIR</c>, else <c>~/.cache/mornative</c>). docs/TRAINING.md has the measured times
+/// and accuracy tables; the outcome is the same on any thread count, but moves between builds of the library
+/// when a kernel's summation order changes (tiny models are that sensitive). An earlier recipe (4 layers,
+/// d=128, six pretraining tasks, 600 steps) learned almost nothing: too few examples per skill.
 /// </remarks>
 internal static class Quickstart
 {

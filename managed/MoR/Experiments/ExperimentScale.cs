@@ -2,9 +2,9 @@ namespace MoR.Experiments;
 
 /// <summary>
 /// The size of an experiment run: base model, steps, data, seeds and which ablations run. Two presets:
-/// <see cref="Default"/> (the documented run: about 25 minutes on 2 shared CPU cores with single-threaded BLAS,
-/// <c>OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1</c>; two threads fighting other jobs for two cores ran its pretraining
-/// more than 6× slower) and <see cref="Smoke"/> (seconds; CI).
+/// <see cref="Default"/> (the documented run: about 25 minutes on 2 shared CPU cores; measured single-threaded,
+/// before the CPU backend had one thread pool, when two threads fighting other jobs ran its pretraining more than
+/// 6× slower) and <see cref="Smoke"/> (seconds; CI).
 /// </summary>
 /// <remarks>
 /// The default follows the quickstart's recipe, the one setting measured to learn held-out tasks at this size
