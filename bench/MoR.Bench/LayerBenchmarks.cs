@@ -34,16 +34,16 @@ public class LayerBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public void MoRNative_Base() => Step(LayerMethod.Base);
+    public void MoRNative_Base() => Step(LayerBenchmarkOptions.Base);
 
     [Benchmark]
-    public void MoRNative_LoRA() => Step(LayerMethod.LoRA);
+    public void MoRNative_LoRA() => Step("lora");
 
     [Benchmark]
-    public void MoRNative_MoELoRA() => Step(LayerMethod.MoELoRA);
+    public void MoRNative_MoELoRA() => Step("moe-lora");
 
     [Benchmark]
-    public void MoRNative_MoR() => Step(LayerMethod.MoR);
+    public void MoRNative_MoR() => Step("mor");
 
     [Benchmark]
     public void TorchSharp_MoR_PerExpert() => _peer!.Step(TorchLayerMethod.MoRPerExpert);
@@ -51,7 +51,7 @@ public class LayerBenchmarks
     [Benchmark]
     public void TorchSharp_MoR_RankExpanded() => _peer!.Step(TorchLayerMethod.MoRRankExpanded);
 
-    private void Step(LayerMethod method)
+    private void Step(string method)
     {
         _session!.Step(method);
         Device.Cpu.Synchronize();
@@ -60,11 +60,11 @@ public class LayerBenchmarks
     private static double? Flops(BenchmarkCase c)
     {
         string name = c.Descriptor.WorkloadMethod.Name;
-        LayerMethod method = name.EndsWith("_Base", StringComparison.Ordinal) ? LayerMethod.Base
-            : name.EndsWith("_LoRA", StringComparison.Ordinal) && !name.Contains("MoE", StringComparison.Ordinal) ? LayerMethod.LoRA
-            : name.EndsWith("_MoELoRA", StringComparison.Ordinal) ? LayerMethod.MoELoRA
-            : LayerMethod.MoR;
-        return Options.Flops.TrainingStep(method) * Options.T;
+        string method = name.EndsWith("_Base", StringComparison.Ordinal) ? LayerBenchmarkOptions.Base
+            : name.EndsWith("_LoRA", StringComparison.Ordinal) && !name.Contains("MoE", StringComparison.Ordinal) ? "lora"
+            : name.EndsWith("_MoELoRA", StringComparison.Ordinal) ? "moe-lora"
+            : "mor";
+        return Options.Flops.TrainingStep(Options.ConfigFor(method)) * Options.T;
     }
 
     private sealed class Config : ManualConfig

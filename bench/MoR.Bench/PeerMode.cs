@@ -68,7 +68,7 @@ internal static class PeerMode
         }
         catch (Exception e) when (e is IOException or InvalidDataException or FormatException or ArgumentException
                                       or UnauthorizedAccessException or MoR.IO.LlamaConfigException or MoR.IO.SafeTensorsFormatException
-                                      or MoR.IO.CheckpointMismatchException or MoR.Model.AdapterFolderException or System.Text.Json.JsonException)
+                                      or MoR.IO.CheckpointMismatchException or MoR.Adapters.AdapterFolderException or System.Text.Json.JsonException)
         {
             // Bad inputs (missing folder, malformed data or checkpoint) get one line, not a stack trace.
             Console.Error.WriteLine($"peer: {e.GetType().Name}: {e.Message}");

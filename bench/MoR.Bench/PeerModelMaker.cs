@@ -36,14 +36,9 @@ internal static class PeerModelMaker
         };
         ulong seed = (ulong)a.Int("seed", 1);
         string? adapterKind = a.Optional("adapter"), adapterOut = a.Optional("adapter-out");
-        var spec = new AdapterSpec
-        {
-            Rank = a.Int("rank", 8),
-            Alpha = (float)a.Double("alpha", 16),
-            Experts = a.Int("experts", 8),
-            TargetModules = a.String("targets", "gate_proj,up_proj,down_proj").Split(',', StringSplitOptions.RemoveEmptyEntries),
-            Seed = seed,
-        };
+        int rank = a.Int("rank", 8), experts = a.Int("experts", 8);
+        float alpha = (float)a.Double("alpha", 16);
+        string[] targets = a.String("targets", "gate_proj,up_proj,down_proj").Split(',', StringSplitOptions.RemoveEmptyEntries);
         string? dataOut = a.Optional("data-out");
         int dataRows = a.Int("data-rows", 2), dataSeq = a.Int("data-seq", 64);
         a.ThrowIfUnused();
@@ -59,14 +54,14 @@ internal static class PeerModelMaker
         report["dtype"] = dtype.ToString();
         if (adapterKind is not null)
         {
-            AdapterKind kind = adapterKind switch
+            AdapterConfig adapter = adapterKind switch
             {
-                "lora" => AdapterKind.LoRA,
-                "mor" => AdapterKind.MoR,
-                "moe-lora" => AdapterKind.MoELoRA,
+                "lora" => new LoRAConfig { Rank = rank, Alpha = alpha, TargetModules = targets },
+                "mor" => new MoRConfig { Rank = rank, Alpha = alpha, TargetModules = targets, Experts = experts },
+                "moe-lora" => new MoELoRAConfig { Rank = rank, Alpha = alpha, TargetModules = targets, Experts = experts },
                 _ => throw new PeerUsageException($"--adapter '{adapterKind}': lora, mor or moe-lora."),
             };
-            AdapterInjector.Attach(model, spec with { Kind = kind });
+            AdapterInjector.Attach(model, adapter, seed);
             var random = new Random((int)seed);
             foreach (AdaptedLinear linear in model.Linears.Values.Where(l => l.Adapter is not null))
             {

@@ -90,10 +90,10 @@ internal sealed class PeerModelOptions
             };
             if (Adapter is not null)
             {
-                MoR.Model.AdapterConfigFile config = TorchAdapters.Load(Adapter, model, Method);
+                MoR.Adapters.AdapterConfig config = TorchAdapters.Load(Adapter, model, Method).Config;
                 describe["adapter"] = Adapter;
                 describe["rank"] = config.Rank;
-                describe["experts"] = config.Experts;
+                describe["experts"] = config is MoR.Adapters.RoutedAdapterConfig routed ? routed.Experts : 1;
             }
             else if (Method is not (PeerMethod.None or PeerMethod.Full))
             {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MoR.Adapters;
+using MoR.Data;
 using MoR.Model;
 using MoR.Training;
 using static TorchSharp.torch;
@@ -36,12 +37,12 @@ internal static class PeerTrainingAgreement
     }
 
     /// <summary>The peer's formulations of the folder's adapter: MoR has two, LoRA and MoE-LoRA one.</summary>
-    public static PeerMethod[] Forms(string adapterDir) => AdapterConfigFile.Read(adapterDir).Kind switch
+    public static PeerMethod[] Forms(string adapterDir) => AdapterConfigFile.Read(adapterDir).Config switch
     {
-        AdapterKind.LoRA => [PeerMethod.LoRA],
-        AdapterKind.MoR => [PeerMethod.MoR, PeerMethod.MoRExpanded],
-        AdapterKind.MoELoRA => [PeerMethod.MoELoRA],
-        AdapterKind kind => throw new PeerUsageException($"the peer has no {kind} adapter."),
+        LoRAConfig => [PeerMethod.LoRA],
+        MoRConfig => [PeerMethod.MoR, PeerMethod.MoRExpanded],
+        MoELoRAConfig => [PeerMethod.MoELoRA],
+        AdapterConfig other => throw new PeerUsageException($"the peer has no {other.Method.DisplayName} adapter."),
     };
 
     private static JsonArray Ours(string modelDir, string? adapterDir, DType? dtype, PeerBatch batch, int steps, float lr, float maxGradNorm)

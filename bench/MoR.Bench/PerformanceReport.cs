@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MoR.Adapters;
 using MoR.Benchmarks;
 
 namespace MoR.Bench;
@@ -233,7 +234,7 @@ internal static class PerformanceReport
     {
         var c = ModelPreset.Get(o.Preset);
         long d = c.HiddenSize, ff = c.IntermediateSize;
-        double Adapter(long dIn, long dOut) => 3 * new LayerFlops(dIn, dOut, o.Experts, o.Rank).AdapterForward(LayerMethod.MoR);
+        double Adapter(long dIn, long dOut) => 3 * new LayerFlops(dIn, dOut).AdapterForward(new MoRConfig { Rank = o.Rank, Experts = o.Experts });
         double perLayer = (2 * Adapter(d, ff)) + Adapter(ff, d);
         return c.NumHiddenLayers * perLayer / TrainBenchmark.StepFlops(c, 1, 1, full: false);
     }

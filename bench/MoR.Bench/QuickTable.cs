@@ -61,15 +61,10 @@ internal static class QuickTable
         Line(text, $"{"method",-16} {"MoRNative ms",-18} {"overhead",9} {"FLOP floor",10}   {"TorchSharp + autograd",-34} {"ms",-18} {"overhead",9} {"ours faster",11}");
         foreach (LayerResult ours in layer.Results)
         {
-            (string name, TorchLayerMethod m)[] peers = ours.Method switch
-            {
-                LayerMethod.Base => [("frozen base", TorchLayerMethod.Base)],
-                LayerMethod.LoRA => [("LoRA", TorchLayerMethod.LoRA)],
-                LayerMethod.MoELoRA => [("MoE-LoRA, loop over experts", TorchLayerMethod.MoELoRA)],
-                _ => [("MoR, one term per expert", TorchLayerMethod.MoRPerExpert), ("MoR, rank-expanded P·Qᵀ", TorchLayerMethod.MoRRankExpanded)],
-            };
-            string overhead = ours.Method == LayerMethod.Base ? "-" : BenchmarkTable.Percent(ours.OverheadPercent);
-            string floor = ours.Method == LayerMethod.Base ? "-" : BenchmarkTable.Percent(ours.FlopFloorPercent);
+            // Methods without a TorchSharp formulation here get "n/a" (peers for new methods are optional).
+            (string name, TorchLayerMethod m)[] peers = PeerMethods.GetValueOrDefault(ours.Method) ?? [("(no TorchSharp peer)", (TorchLayerMethod)(-1))];
+            string overhead = ours.Method == LayerBenchmarkOptions.Base ? "-" : BenchmarkTable.Percent(ours.OverheadPercent);
+            string floor = ours.Method == LayerBenchmarkOptions.Base ? "-" : BenchmarkTable.Percent(ours.FlopFloorPercent);
             for (int p = 0; p < peers.Length; p++)
             {
                 TimingSummary? t = Peer(peers[p].m);
@@ -84,7 +79,7 @@ internal static class QuickTable
         }
 
         Line(text, $"");
-        LayerResult mor = layer[LayerMethod.MoR], moe = layer[LayerMethod.MoELoRA];
+        LayerResult mor = layer["mor"], moe = layer["moe-lora"];
         Line(text, $"MoR overhead over the frozen base: {BenchmarkTable.Percent(mor.OverheadPercent)} (FLOP floor {BenchmarkTable.Percent(mor.FlopFloorPercent)}; target <= 15%: {(mor.OverheadPercent <= 15 ? "met" : "NOT met")})");
         if (Peer(TorchLayerMethod.MoRPerExpert) is { } naive && Peer(TorchLayerMethod.MoRRankExpanded) is { } expanded)
         {
@@ -95,6 +90,15 @@ internal static class QuickTable
         double cheaper = 100 * (moe.Timing.MedianMs - mor.Timing.MedianMs) / moe.Timing.MedianMs;
         Line(text, $"MoR vs MoE-LoRA (same N, r): {mor.Timing.MedianMs:F1} ms vs {moe.Timing.MedianMs:F1} ms, MoR {(cheaper >= 0 ? "cheaper" : "dearer")} by {Math.Abs(cheaper):F1}% (adapter FLOPs: {mor.FlopFloorPercent:F1}% vs {moe.FlopFloorPercent:F1}% of the base)");
     }
+
+    // Our layer rows and the TorchSharp formulations they are compared with.
+    private static readonly Dictionary<string, (string Name, TorchLayerMethod Method)[]> PeerMethods = new(StringComparer.Ordinal)
+    {
+        [LayerBenchmarkOptions.Base] = [("frozen base", TorchLayerMethod.Base)],
+        ["lora"] = [("LoRA", TorchLayerMethod.LoRA)],
+        ["moe-lora"] = [("MoE-LoRA, loop over experts", TorchLayerMethod.MoELoRA)],
+        ["mor"] = [("MoR, one term per expert", TorchLayerMethod.MoRPerExpert), ("MoR, rank-expanded P·Qᵀ", TorchLayerMethod.MoRRankExpanded)],
+    };
 
     private static string Gflops(GemmResult r) => Invariant($"{r.GflopsAtMedian:F1} ({r.GflopsAtBest:F1})");
 

@@ -13,21 +13,22 @@ namespace MoR.Bench;
 /// </summary>
 internal static class TorchAdapters
 {
-    /// <summary>Attaches the folder's adapters; <paramref name="method"/> picks the MoR form and must match its peft_type.</summary>
+    /// <summary>Attaches the folder's adapters; <paramref name="method"/> picks the MoR form and must match its method.</summary>
     /// <returns>The config read.</returns>
     public static AdapterConfigFile Load(string directory, TorchLlamaModel model, PeerMethod method)
     {
         AdapterConfigFile config = AdapterConfigFile.Read(directory);
-        AdapterKind wanted = method switch
+        AdapterMethod wanted = method switch
         {
-            PeerMethod.LoRA => AdapterKind.LoRA,
-            PeerMethod.MoR or PeerMethod.MoRExpanded => AdapterKind.MoR,
-            PeerMethod.MoELoRA => AdapterKind.MoELoRA,
+            PeerMethod.LoRA => LoRAMethod.Instance,
+            PeerMethod.MoR or PeerMethod.MoRExpanded => MoRMethod.Instance,
+            PeerMethod.MoELoRA => MoELoRAMethod.Instance,
             _ => throw new ArgumentException($"--method {PeerModelOptions.MethodName(method)} takes no adapter folder."),
         };
-        if (config.Kind != wanted)
+        AdapterConfig c = config.Config;
+        if (c.Method != wanted)
         {
-            throw new InvalidDataException($"'{directory}' holds a {config.Kind} adapter ({config.PeftType}); --method {PeerModelOptions.MethodName(method)} needs {wanted}.");
+            throw new InvalidDataException($"'{directory}' holds a {c.Method.DisplayName} adapter; --method {PeerModelOptions.MethodName(method)} needs {wanted.DisplayName}.");
         }
 
         using SafeTensorsReader reader = SafeTensorsReader.Open(Path.Combine(directory, AdapterFolder.WeightsFileName));
@@ -45,16 +46,16 @@ internal static class TorchAdapters
             return TorchCheckpoint.Read(reader, info, ScalarType.Float32);
         }
 
-        double scale = config.Alpha / config.Rank;
-        long r = config.Rank, n = config.Experts;
+        double scale = c.Scale;
+        long r = c.Rank, n = c is RoutedAdapterConfig routed ? routed.Experts : 1;
         foreach (TorchLinear linear in model.Linears.Values.Where(l => config.Targets(l.Path)))
         {
             string p = linear.Path;
             long din = linear.InFeatures, dout = linear.OutFeatures;
-            linear.Adapter = wanted switch
+            linear.Adapter = c switch
             {
-                AdapterKind.LoRA => new TorchLoRA(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), scale),
-                AdapterKind.MoR => new TorchMoR(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), Take(p, "mor_omega_A", n, r),
+                LoRAConfig => new TorchLoRA(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), scale),
+                MoRConfig => new TorchMoR(Take(p, "lora_A.weight", r, din), Take(p, "lora_B.weight", dout, r), Take(p, "mor_omega_A", n, r),
                     Take(p, "mor_omega_B", n, dout), Take(p, "mor_router.weight", n, din), scale, method == PeerMethod.MoRExpanded),
                 _ => new TorchMoELoRA(Take(p, "moe_lora_A", n, r, din), Take(p, "moe_lora_B", n, dout, r), Take(p, "moe_router.weight", n, din), scale),
             };

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using MoR.Adapters;
+using MoR.Data;
 using MoR.Model;
 using static TorchSharp.torch;
 
@@ -41,7 +43,7 @@ internal static class TorchLlamaPeerCheck
             if (adapterDir is not null)
             {
                 AdapterConfigFile config = AdapterFolder.Load(adapterDir, model);
-                report["peft_type"] = config.PeftType;
+                report["method"] = config.Config.Method.Name;
                 oursReport["mean_nll"] = OursMeanNll(model, batch);
             }
 

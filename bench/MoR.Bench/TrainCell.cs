@@ -1,4 +1,5 @@
 using System.Globalization;
+using MoR.Adapters;
 using MoR.Benchmarks;
 using MoR.Data;
 using MoR.Model;
@@ -28,8 +29,8 @@ internal static class TrainCell
         }
 
         int Int(string name) => int.Parse(map[name], CultureInfo.InvariantCulture);
-        TrainingMethod method = TrainingMethodNames.Parse(map["--method"]);
-        bool full = method == TrainingMethod.Full;
+        string method = map["--method"];
+        bool full = AdapterMethods.DefaultConfig(method) is null;
         DType frozen = map["--frozen"] == "bf16" ? DType.BF16 : DType.F32;
         using LlamaModel model = LlamaModel.Load(map["--model"], Device.Cpu, new ModelLoadOptions { Trainable = full, FrozenWeightDType = full ? null : frozen });
         var options = new TrainBenchmarkOptions(method, Int("--batch"), Int("--seq-len"), Int("--steps"), Int("--warmup"), Int("--rank"), Int("--experts"));

@@ -37,7 +37,7 @@ public class TrainStepBenchmarks
     {
         string dir = ModelFolder.Value;
         _model = LlamaModel.Load(dir, Device.Cpu);
-        var options = new TrainBenchmarkOptions(TrainingMethodNames.Parse(Method), Batch: 1, SeqLen: SeqLen);
+        var options = new TrainBenchmarkOptions(Method, Batch: 1, SeqLen: SeqLen);
         IReadOnlyList<PackedSequence> rows = TrainBenchmark.RandomRows(_model.Config.VocabSize, 1, SeqLen, seed: 1);
         _trainer = new Trainer(new LlamaTrainingModel(_model), TrainBenchmark.Prepare(_model, options), [.. rows]);
 

@@ -8,5 +8,6 @@ using System.Runtime.CompilerServices;
 // an IntPtr or a SafeHandle. The assemblies that pass tensors to native ops see them here.
 [assembly: InternalsVisibleTo("MoR")]
 [assembly: InternalsVisibleTo("MoR.Tests")]
+[assembly: InternalsVisibleTo("MoR.Benchmarks")]
 [assembly: InternalsVisibleTo("MoR.Bench")]
 [assembly: InternalsVisibleTo("MoR.DistributedTests")]

@@ -20,7 +20,12 @@ internal static unsafe class NativeCall
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Check(int status, string operation)
     {
-        NativeCallTimer.Record(operation);
+        // A static readonly switch: when timing is off (the default) the JIT drops this line entirely.
+        if (NativeCallTimer.IsEnabled)
+        {
+            NativeCallTimer.Record(operation);
+        }
+
         if (status != (int)NativeStatus.Ok)
         {
             ThrowForStatus(status, operation);

@@ -9,6 +9,11 @@ namespace MoR.Interop;
 /// <c>mor bench train</c> breaks a step down by op without a profiler and without touching the ABI.
 /// </summary>
 /// <remarks>
+/// Opt-in: a process turns it on with the AppContext switch <see cref="Switch"/> before its first native call (the
+/// benchmark hosts do, in their runtimeconfig or at start-up); everywhere else <see cref="NativeCall.Check"/> carries no
+/// trace of it.
+/// </remarks>
+/// <remarks>
 /// Asynchronous backends need <paramref name="synchronize"/> (the device's stream synchronisation) so an
 /// interval covers the op's execution rather than its launch; it runs after each call, so a timed step is
 /// slower than an untimed one and only the shares are meant to be read. The synchronisation's own native
@@ -17,8 +22,14 @@ namespace MoR.Interop;
 /// <param name="synchronize">Waits until the device has finished queued work (null: calls are synchronous).</param>
 internal sealed class NativeCallTimer(Action? synchronize) : IDisposable
 {
+    /// <summary>The AppContext switch that turns native-call timing on for the process.</summary>
+    public const string Switch = "MoR.Interop.NativeCallTiming";
+
     [ThreadStatic]
     private static NativeCallTimer? s_active;
+
+    /// <summary>Whether <see cref="Switch"/> was on when native calls began: only then can a timer start.</summary>
+    public static bool IsEnabled { get; } = AppContext.TryGetSwitch(Switch, out bool on) && on;
 
     private readonly Action? _synchronize = synchronize;
     private readonly Dictionary<string, (double Seconds, long Calls)> _totals = new(StringComparer.Ordinal);
@@ -31,6 +42,11 @@ internal sealed class NativeCallTimer(Action? synchronize) : IDisposable
     /// <summary>Makes this the calling thread's timer; the interval of the first call starts now.</summary>
     public NativeCallTimer Start()
     {
+        if (!IsEnabled)
+        {
+            throw new InvalidOperationException($"Native-call timing is off in this process: set the AppContext switch {Switch} before the first native call.");
+        }
+
         if (s_active is not null)
         {
             throw new InvalidOperationException("A NativeCallTimer is already active on this thread.");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using MoR.Adapters;
 using MoR.Experiments;
 using MoR.Training;
 
@@ -41,19 +42,7 @@ internal static class ExperimentCommand
         // 1. The main table: every method, same base, same data order per seed.
         IReadOnlyList<(int In, int Out)> shapes = suite.TargetShapes();
         int r = scale.Rank, n = scale.Experts;
-        long mor = ParameterBudget.Count(TrainingMethod.MoR, r, n, shapes);
-        int loraMatched = ParameterBudget.MatchLoRARank(mor, [.. shapes]);
-        int moeRank = ParameterBudget.MatchMoELoRARank(mor, n, [.. shapes]);
-        MethodSpec morSpec = new($"mor N={n} r={r}", TrainingMethod.MoR, r, n);
-        MethodSpec[] main =
-        [
-            new($"lora r={r}", TrainingMethod.LoRA, r, 1),
-            new($"lora r={loraMatched} (param-matched)", TrainingMethod.LoRA, loraMatched, 1),
-            new($"dora r={r}", TrainingMethod.DoRA, r, 1),
-            new($"moe-lora N={n} r={moeRank}", TrainingMethod.MoELoRA, moeRank, n),
-            morSpec,
-            new("full", TrainingMethod.Full, r, 1),
-        ];
+        MethodSpec[] main = [.. MainSpecs(shapes, r, n)];
         report.MainSpecs = main;
         for (ulong seed = 0; seed < (ulong)scale.Seeds; seed++)
         {
@@ -72,16 +61,9 @@ internal static class ExperimentCommand
             var teacher = new TeacherSuite(device, ts, variant);
             Log($"teacher {variant}: {teacher.ChangedFraction:P1} of labels differ from the teacher without ΔW");
             IReadOnlyList<(int In, int Out)> tshapes = teacher.TargetShapes();
-            long tmor = ParameterBudget.Count(TrainingMethod.MoR, ts.Rank, ts.Experts, tshapes);
-            int tlora = ParameterBudget.MatchLoRARank(tmor, [.. tshapes]);
-            int tmoe = ParameterBudget.MatchMoELoRARank(tmor, ts.Experts, [.. tshapes]);
-            MethodSpec[] specs =
-            [
-                new($"lora r={ts.Rank}", TrainingMethod.LoRA, ts.Rank, 1),
-                new($"lora r={tlora} (param-matched)", TrainingMethod.LoRA, tlora, 1),
-                new($"moe-lora N={ts.Experts} r={tmoe}", TrainingMethod.MoELoRA, tmoe, ts.Experts),
-                new($"mor N={ts.Experts} r={ts.Rank}", TrainingMethod.MoR, ts.Rank, ts.Experts),
-            ];
+            // The teacher suites compare the adapter methods that can express a task-dependent ΔW's rank: LoRA (plain and
+            // param-matched) and the routed ones.
+            MethodSpec[] specs = [.. MainSpecs(tshapes, ts.Rank, ts.Experts).Where(s => s.Method == LoRAMethod.Instance.Name || AdapterMethods.Find(s.Method)?.DefaultConfig.IsRouted == true)];
             report.AddTeacher(variant, teacher.ChangedFraction, teacher.BaselineLoss(), specs);
             for (ulong seed = 0; seed < (ulong)ts.Seeds; seed++)
             {
@@ -97,17 +79,18 @@ internal static class ExperimentCommand
         // 3. Ablations (1 seed; the main run's seed-0 MoR is the shared point).
         foreach (int experts in scale.ExpertAblation.Where(e => e != n))
         {
-            report.Add(Timed(Log, () => suite.Run("ablation-N", new MethodSpec($"mor N={experts} r={r}", TrainingMethod.MoR, r, experts), 0, collectGates: true)));
+            report.Add(Timed(Log, () => suite.Run("ablation-N", new MethodSpec($"mor N={experts} r={r}", MoRMethod.Instance.Name, r, experts), 0, collectGates: true)));
         }
 
         foreach (int rank in scale.RankAblation.Where(x => x != r))
         {
-            report.Add(Timed(Log, () => suite.Run("ablation-r", new MethodSpec($"mor N={n} r={rank}", TrainingMethod.MoR, rank, n), 0, collectGates: true)));
+            report.Add(Timed(Log, () => suite.Run("ablation-r", new MethodSpec($"mor N={n} r={rank}", MoRMethod.Instance.Name, rank, n), 0, collectGates: true)));
         }
 
         report.Save(output);
         if (scale.RouterAblation)
         {
+            MethodSpec morSpec = main.First(s => s.Method == MoRMethod.Instance.Name);
             MethodSpec meanPooling = morSpec with { Label = $"mor N={n} r={r} mean pooling", Router = RouterMode.MeanPooling };
             MethodSpec balanced = morSpec with { Label = $"mor N={n} r={r} softmax + balance loss", Router = RouterMode.BalanceLoss };
             for (ulong seed = 0; seed < (ulong)scale.Seeds; seed++)
@@ -121,6 +104,36 @@ internal static class ExperimentCommand
         string path = report.Save(output);
         console.Out.WriteLine($"wrote {path} ({clock.Elapsed.TotalMinutes:F1} min)");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The comparison's rows: every registered method (so a new plug-in gets a row), LoRA also at the rank that matches
+    /// MoR's parameter count, the other mixtures at the rank whose count is the paper's ratio to MoR's, and full
+    /// fine-tuning last.
+    /// </summary>
+    private static IEnumerable<MethodSpec> MainSpecs(IReadOnlyList<(int In, int Out)> shapes, int r, int n)
+    {
+        long mor = ParameterBudget.Count(MoRMethod.Instance.Name, r, n, shapes);
+        foreach (AdapterMethod m in AdapterMethods.All)
+        {
+            if (m == LoRAMethod.Instance)
+            {
+                yield return new($"lora r={r}", m.Name, r, 1);
+                int matched = ParameterBudget.MatchLoRARank(mor, [.. shapes]);
+                yield return new($"lora r={matched} (param-matched)", m.Name, matched, 1);
+            }
+            else if (m.DefaultConfig.IsRouted && m != MoRMethod.Instance)
+            {
+                int rank = ParameterBudget.MatchMoELoRARank(mor, n, [.. shapes]);
+                yield return new($"{m.Name} N={n} r={rank}", m.Name, rank, n);
+            }
+            else
+            {
+                yield return new(m.DefaultConfig.IsRouted ? $"{m.Name} N={n} r={r}" : $"{m.Name} r={r}", m.Name, r, n);
+            }
+        }
+
+        yield return new("full", AdapterMethods.FullFineTuning, r, 1);
     }
 
     private static RunResult Timed(Action<string> log, Func<RunResult> run)

@@ -89,7 +89,7 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
 
     private List<(double X, RunResult Run)> AblationPoints(string group, Func<MethodSpec, int> x)
     {
-        RunResult? shared = _runs.FirstOrDefault(r => r.Group == "main" && r.Seed == 0 && r.Spec.Method == Training.TrainingMethod.MoR);
+        RunResult? shared = _runs.FirstOrDefault(r => r.Group == "main" && r.Seed == 0 && r.Spec.Method == MoR.Adapters.MoRMethod.Instance.Name);
         var points = _runs.Where(r => r.Group == group).Select(r => ((double)x(r.Spec), r)).ToList();
         if (shared is not null && points.Count > 0)
         {
@@ -119,7 +119,7 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
         md.AppendLine("## Main table");
         md.AppendLine();
         List<RunResult> main = [.. _runs.Where(r => r.Group == "main")];
-        long moe = main.FirstOrDefault(r => r.Spec.Method == Training.TrainingMethod.MoELoRA)?.TrainableParameters ?? 0;
+        long moe = main.FirstOrDefault(r => r.Spec.Method == MoR.Adapters.MoELoRAMethod.Instance.Name)?.TrainableParameters ?? 0;
         string[] tasks = SuiteRunner.FinetuneTasks;
         md.AppendLine(ci, $"Exact match (%) and test loss, mean ± std over {scale.Seeds} seed(s). Base model before fine-tuning: {string.Join(", ", tasks.Select(t => $"{t} {Pct(BaseAccuracy.GetValueOrDefault(t))}"))} (test loss {(BaseLoss.Count > 0 ? BaseLoss.Values.Average() : double.NaN):F3}).");
         md.AppendLine();
@@ -172,7 +172,7 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
             md.AppendLine("| method | trainable params | % of MoE-LoRA | " + string.Join(" | ", Enumerable.Range(0, ts.Tasks).Select(TeacherSuite.TaskName)) + " | mean held-out loss |");
             md.AppendLine("|---|---:|---:|" + string.Concat(Enumerable.Range(0, ts.Tasks).Select(_ => "---:|")) + "---:|");
             List<RunResult> runs = [.. _runs.Where(r => r.Group == $"teacher-{v}")];
-            long tmoe = runs.FirstOrDefault(r => r.Spec.Method == Training.TrainingMethod.MoELoRA)?.TrainableParameters ?? 0;
+            long tmoe = runs.FirstOrDefault(r => r.Spec.Method == MoR.Adapters.MoELoRAMethod.Instance.Name)?.TrainableParameters ?? 0;
             foreach (MethodSpec spec in specs)
             {
                 List<RunResult> rs = [.. runs.Where(r => r.Spec == spec)];
@@ -213,7 +213,7 @@ internal sealed class ExperimentReport(ExperimentScale scale, string device, boo
             }
         }
 
-        List<RunResult> soft = [.. main.Where(r => r.Spec.Method == Training.TrainingMethod.MoR)];
+        List<RunResult> soft = [.. main.Where(r => r.Spec.Method == MoR.Adapters.MoRMethod.Instance.Name)];
         List<RunResult> mean = [.. _runs.Where(r => r.Group == "ablation-router" && r.Spec.Router == RouterMode.MeanPooling)];
         List<RunResult> balanced = [.. _runs.Where(r => r.Group == "ablation-router" && r.Spec.Router == RouterMode.BalanceLoss)];
         if (soft.Count > 0 && (mean.Count > 0 || balanced.Count > 0))

@@ -16,16 +16,9 @@ internal static class FinetuneCommand
         var evalData = new Option<string?>("--eval-data") { Description = "Validation data (JSONL); default: a --val-split of --data" };
         var valSplit = new Option<double>("--val-split") { Description = "Fraction of --data held out for validation without --eval-data", DefaultValueFactory = _ => 0.05 };
         var output = new Option<string>("--output", "-o") { Description = "Output folder (adapter/, checkpoints/, metrics.jsonl, loss.png, training_config.json)", DefaultValueFactory = _ => "mor-output" };
-        var method = new Option<string>("--method") { Description = "lora | dora | moe-lora | mor | full", DefaultValueFactory = _ => "mor" };
-        method.AcceptOnlyFromAmong([.. TrainingMethodNames.All]);
-        var rank = new Option<int>("--rank", "-r") { Description = "Adapter rank r", DefaultValueFactory = _ => d.Rank };
-        var experts = new Option<int>("--experts") { Description = "Experts N (mor, moe-lora)", DefaultValueFactory = _ => d.Experts };
-        var alpha = new Option<float>("--alpha") { Description = "alpha; adapters scale by alpha / r", DefaultValueFactory = _ => d.Alpha };
-        var dropout = new Option<float>("--dropout") { Description = "Adapter dropout p (PEFT lora_dropout): drops the adapter path's input while training, in [0, 1)", DefaultValueFactory = _ => 0f };
-        var targets = new Option<string>("--target-modules") { Description = "Comma-separated module names, paths or regexes", DefaultValueFactory = _ => string.Join(',', TrainingOptions.DefaultTargetModules) };
-        var balance = new Option<float>("--router-balance-loss") { Description = "Router load-balancing loss coefficient (mor, moe-lora): adds coef * N * sum_i P_i^2 (mean gates P) per routed layer; 0 = off", DefaultValueFactory = _ => d.RouterBalanceLoss };
-        var routerInit = new Option<string>("--router-init") { Description = "normal | zeros", DefaultValueFactory = _ => "normal" };
-        routerInit.AcceptOnlyFromAmong("normal", "zeros");
+        var method = new Option<string>("--method") { Description = string.Join(" | ", AdapterMethods.Names), DefaultValueFactory = _ => d.MethodName };
+        method.AcceptOnlyFromAmong([.. AdapterMethods.Names]);
+        AdapterFlagSet adapterFlags = AdapterFlagSet.Create();
         var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => d.LearningRate };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps", DefaultValueFactory = _ => d.WarmupSteps };
         var minLr = new Option<float>("--min-lr-ratio") { Description = "Cosine floor as a fraction of --lr", DefaultValueFactory = _ => d.MinLearningRateRatio };
@@ -55,10 +48,11 @@ internal static class FinetuneCommand
 
         var command = new Command("finetune", "Fine-tune a model with LoRA, DoRA, MoE-LoRA, MoR or full fine-tuning; with no arguments, run the embedded quickstart")
         {
-            model, data, evalData, valSplit, output, method, rank, experts, alpha, dropout, targets, routerInit, balance, lr, warmup, minLr, steps,
+            model, data, evalData, valSplit, output, method, lr, warmup, minLr, steps,
             beta1, beta2, eps, wd, clip, accum, micro, seqLen, noPacking, trainOnPrompt, seed, evalEvery, evalBatches, saveEvery, skip,
             resume, recompute, bf16, memoryLimit, nproc, device, json,
         };
+        adapterFlags.AddTo(command);
         command.SetAction(parse =>
         {
             string? modelDir = parse.GetValue(model), dataPath = parse.GetValue(data);
@@ -86,14 +80,7 @@ internal static class FinetuneCommand
 
             var options = new TrainingOptions
             {
-                Method = TrainingMethodNames.Parse(parse.GetValue(method)!),
-                Rank = parse.GetValue(rank),
-                Experts = parse.GetValue(experts),
-                Alpha = parse.GetValue(alpha),
-                Dropout = parse.GetValue(dropout),
-                TargetModules = [.. parse.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-                RouterInit = parse.GetValue(routerInit) == "zeros" ? RouterInit.Zeros : RouterInit.Normal,
-                RouterBalanceLoss = parse.GetValue(balance),
+                Adapter = adapterFlags.Config(parse, parse.GetValue(method)!),
                 LearningRate = parse.GetValue(lr),
                 WarmupSteps = parse.GetValue(warmup),
                 MinLearningRateRatio = parse.GetValue(minLr),

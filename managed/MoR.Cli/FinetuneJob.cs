@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MoR.Data;
@@ -43,7 +44,7 @@ internal static class FinetuneJob
         ITrainingProgress progress = comm.IsRoot ? TrainingProgress.For(console, s.Json) : new QuietProgress();
         TrainingOptions o = s.Training;
         MoR.Device device = CommonOptions.OpenDevice(s.Device);
-        progress.Info($"mor finetune: {o.Method.ToName()} on {s.ModelDirectory} ({device}), data {s.DataPath}");
+        progress.Info($"mor finetune: {o.MethodName} on {s.ModelDirectory} ({device}), data {s.DataPath}");
 
         // The config and the checkpoint's tensor list first (no weight is read): sizes are checked before the data
         // is read against the model's vocabulary and the run's memory is estimated from them.
@@ -77,7 +78,7 @@ internal static class FinetuneJob
         progress.Info($"data: {train.Count} training examples -> {trainRows.Count} rows of {o.SequenceLength}; {validation.Count} validation examples" +
                       (truncated > 0 ? $"; {truncated} examples truncated to {o.SequenceLength + 1} tokens" : string.Empty));
 
-        var loadOptions = new ModelLoadOptions { Trainable = o.Method == TrainingMethod.Full, FrozenWeightDType = s.Bf16Base ? DType.BF16 : null };
+        var loadOptions = new ModelLoadOptions { Trainable = o.FullFineTuning, FrozenWeightDType = s.Bf16Base ? DType.BF16 : null };
         using LlamaModel model = LlamaModel.Load(s.ModelDirectory, device, loadOptions);
         foreach (string warning in model.LoadWarnings)
         {
@@ -107,20 +108,10 @@ internal static class FinetuneJob
     {
         TrainingOptions o = s.Training;
         bool root = comm is null || comm.IsRoot;
-        if (o.Method != TrainingMethod.Full)
+        if (o.Adapter is { } adapter)
         {
-            IReadOnlyList<string> adapted = AdapterInjector.Attach(model, new AdapterSpec
-            {
-                Kind = o.Method.AdapterKindOf()!.Value,
-                Rank = o.Rank,
-                Alpha = o.Alpha,
-                Experts = o.Experts,
-                TargetModules = [.. o.TargetModules],
-                RouterInit = o.RouterInit,
-                Seed = o.Seed,
-                Dropout = o.Dropout,
-            });
-            progress.Info($"adapters: {o.Method.ToName()} r={o.Rank}{(o.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? $" experts={o.Experts}" : string.Empty)} alpha={o.Alpha} on {adapted.Count} modules");
+            IReadOnlyList<string> adapted = AdapterInjector.Attach(model, adapter, o.Seed);
+            progress.Info($"adapters: {adapter} on {adapted.Count} modules");
         }
 
         var trainingModel = new LlamaTrainingModel(model);
@@ -201,7 +192,7 @@ internal static class FinetuneJob
             console.Out.WriteLine(result.Completed
                 ? $"trained {result.Step} steps in {result.Elapsed.TotalSeconds:F1} s; final loss {result.LastLoss:F4}" + (result.LastEval is { } ev ? $", validation loss {ev.Loss:F4}" : string.Empty)
                 : $"interrupted at step {result.Step}; resume with --resume (checkpoint {result.Checkpoint})");
-            console.Out.WriteLine($"{(o.Method == TrainingMethod.Full ? "model" : "adapter")}: {saved}");
+            console.Out.WriteLine($"{(o.FullFineTuning ? "model" : "adapter")}: {saved}");
             console.Out.WriteLine($"metrics: {FinetuneOutputs.Metrics(s.OutputDirectory)}");
             if (plot is not null)
             {
@@ -216,7 +207,7 @@ internal static class FinetuneJob
 
     private static string SaveResult(FinetuneSettings s, LlamaModel model)
     {
-        if (s.Training.Method == TrainingMethod.Full)
+        if (s.Training.FullFineTuning)
         {
             string dir = FinetuneOutputs.FullModel(s.OutputDirectory);
             model.Save(dir, DType.F32);
@@ -301,7 +292,7 @@ internal static class FinetuneJob
             ["recompute"] = s.Recompute,
             ["bf16_base"] = s.Bf16Base,
             ["ranks"] = ranks,
-            ["dropout_applied"] = s.Training.Dropout > 0,
+            ["dropout_applied"] = s.Training.Adapter?.Dropout > 0,
             ["training"] = training,
         };
         return root.ToJsonString(TrainingJson.Options) + "\n";

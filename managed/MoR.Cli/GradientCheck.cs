@@ -14,13 +14,13 @@ internal static class GradientCheck
     private const float Step = 1e-2f;
 
     /// <summary>One checked tensor: the largest error relative to max(1, |gradient|).</summary>
-    public sealed record Result(AdapterKind Kind, string Tensor, int Checked, double MaxError)
+    public sealed record Result(AdapterMethod Method, string Tensor, int Checked, double MaxError)
     {
         /// <summary>Float32 central differences with h = 1e-2 agree to about 1e-3 here; 2e-2 leaves room without hiding a wrong formula.</summary>
         public bool Passed => MaxError < 2e-2;
     }
 
-    public static List<Result> Run(Device device, AdapterKind kind)
+    public static List<Result> Run(Device device, AdapterMethod method)
     {
         var rng = new SeededRandom(42);
         float[] w = new float[Out * In], x = new float[T * In], c = new float[T * Out];
@@ -28,14 +28,13 @@ internal static class GradientCheck
         rng.FillUniform(x, -1, 1);
         rng.FillUniform(c, -1, 1);
         var linear = new Linear("model.layers.0.mlp.up_proj", Tensor.FromSpan<float>(device, w, Out, In));
-        var options = new AdapterOptions(kind, Rank, 2f * Rank, Experts, RouterInit.Normal, Seed: 7);
-        ILinearAdapter adapter = kind switch
+        AdapterConfig config = method.DefaultConfig with { Rank = Rank, Alpha = 2f * Rank };
+        if (config is RoutedAdapterConfig routed)
         {
-            AdapterKind.LoRA => new LoRAAdapter(device, In, Out, options),
-            AdapterKind.DoRA => new DoRAAdapter(linear, options),
-            AdapterKind.MoELoRA => new MoELoRAAdapter(device, In, Out, options),
-            _ => new MoRAdapter(device, In, Out, options),
-        };
+            config = routed with { Experts = Experts };
+        }
+
+        ILinearAdapter adapter = method.Create(config, linear, seed: 7);
         using var layer = new AdaptedLinear(linear, adapter);
         foreach (Parameter p in adapter.Parameters)
         {
@@ -50,12 +49,12 @@ internal static class GradientCheck
         using Tensor y = Tensor.Empty(device, DType.F32, T, Out);
         using Tensor dy = Tensor.FromSpan<float>(device, c, T, Out);
         using Tensor dx = Tensor.Zeros(device, DType.F32, T, In);
-        layer.Forward(xt, y);
-        layer.Backward(xt, dy, dx);
+        layer.Forward(xt, y, AdapterPass.Inference);
+        layer.Backward(xt, dy, dx, AdapterPass.Inference);
 
         double Loss()
         {
-            layer.Forward(xt, y);
+            layer.Forward(xt, y, AdapterPass.Inference);
             float[] yv = y.ToArray<float>();
             double sum = 0;
             for (int i = 0; i < yv.Length; i++)
@@ -69,23 +68,22 @@ internal static class GradientCheck
         var results = new List<Result>();
         foreach (Parameter p in adapter.Parameters)
         {
-            if (kind == AdapterKind.DoRA && p.Name is "lora_A" or "lora_B")
+            if (method.DetachedGradients.Contains(p.Name))
             {
-                // DoRA treats the row norm as a constant in backward (PEFT's default, MOR.md §4), so
-                // finite differences through the real norm are not expected to match A's and B's gradients.
+                // By design not the derivative of the forward (DoRA's detached row norm, docs/METHODS.md DoRA.2).
                 continue;
             }
 
             float[] grad = p.Grad.ToArray<float>();
             float[] values = p.Value.ToArray<float>();
-            results.Add(Compare(kind, p.Name, grad, values, v => { p.Value.CopyFrom<float>(v); adapter.OnParametersChanged(); }, Loss));
+            results.Add(Compare(method, p.Name, grad, values, v => { p.Value.CopyFrom<float>(v); adapter.OnParametersChanged(); }, Loss));
         }
 
-        results.Add(Compare(kind, "x (input gradient)", dx.ToArray<float>(), x, v => xt.CopyFrom<float>(v), Loss));
+        results.Add(Compare(method, "x (input gradient)", dx.ToArray<float>(), x, v => xt.CopyFrom<float>(v), Loss));
         return results;
     }
 
-    private static Result Compare(AdapterKind kind, string name, float[] grad, float[] values, Action<float[]> set, Func<double> loss)
+    private static Result Compare(AdapterMethod method, string name, float[] grad, float[] values, Action<float[]> set, Func<double> loss)
     {
         // A spread of at most 8 entries per tensor keeps the check fast on any size.
         int stride = Math.Max(1, values.Length / 8);
@@ -107,6 +105,6 @@ internal static class GradientCheck
             count++;
         }
 
-        return new Result(kind, name, count, worst);
+        return new Result(method, name, count, worst);
     }
 }

@@ -65,7 +65,7 @@ internal static class MergeCommand
         llama.Save(outputDir, dtype);
         FinetuneJob.CopyTokenizer(modelDir, outputDir);
 
-        string kind = KindName(config.Kind);
+        string kind = config.Config.Method.Name;
         if (json)
         {
             console.Out.WriteLine(new JsonObject
@@ -88,19 +88,20 @@ internal static class MergeCommand
 
     private static double[]? ParseGate(AdapterConfigFile config, string? text)
     {
-        string kind = KindName(config.Kind);
-        if (!AdapterMerger.NeedsGate(config.Kind))
+        string kind = config.Config.Method.Name;
+        if (config.Config is not RoutedAdapterConfig routed)
         {
-            return text is null ? null : throw new UsageException($"--fixed-gate applies to MoR and MoE-LoRA adapters only; this adapter is {kind}.");
+            string routedNames = string.Join(" and ", AdapterMethods.All.Where(m => m.DefaultConfig.IsRouted).Select(m => m.DisplayName));
+            return text is null ? null : throw new UsageException($"--fixed-gate applies to {routedNames} adapters only; this adapter is {kind}.");
         }
 
         if (text is null)
         {
             throw new UsageException(
-                $"a {kind} adapter cannot be merged exactly: its router makes the weight update depend on the input x; pass --fixed-gate mean or --fixed-gate g1,...,g{config.Experts} to merge one fixed mixture.");
+                $"a {kind} adapter cannot be merged exactly: its router makes the weight update depend on the input x; pass --fixed-gate mean or --fixed-gate g1,...,g{routed.Experts} to merge one fixed mixture.");
         }
 
-        int n = config.Experts;
+        int n = routed.Experts;
         if (text.Trim().Equals("mean", StringComparison.OrdinalIgnoreCase))
         {
             return AdapterMerger.MeanGate(n);
@@ -130,12 +131,4 @@ internal static class MergeCommand
         return gate;
     }
 
-    private static string KindName(AdapterKind kind) => kind switch
-    {
-        AdapterKind.LoRA => "lora",
-        AdapterKind.DoRA => "dora",
-        AdapterKind.MoELoRA => "moe-lora",
-        AdapterKind.MoR => "mor",
-        _ => kind.ToString(),
-    };
 }

@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using System.CommandLine;
 using MoR.Model;
 using MoR.Tokenization;
@@ -43,8 +44,7 @@ internal sealed class ModelOptions
             if (adapterDir is not null)
             {
                 AdapterConfigFile config = AdapterFolder.Load(adapterDir, model);
-                console.Error.WriteLine($"mor: adapter {config.PeftType}{(config.Kind == MoR.Adapters.AdapterKind.DoRA ? " (DoRA)" : string.Empty)} r={config.Rank} " +
-                                        $"on {model.Linears.Values.Count(l => l.Adapter is not null)} modules from {adapterDir}");
+                console.Error.WriteLine($"mor: adapter {config.Config} on {model.Linears.Values.Count(l => l.Adapter is not null)} modules from {adapterDir}");
             }
 
             return model;

@@ -25,6 +25,12 @@ public static class Program
             return ExitCodes.RuntimeError;
         }
 
+        if (args.Length > 0 && args[0] == "bench")
+        {
+            // `mor bench train` breaks a step down by native call; nothing else pays for the timing hook.
+            AppContext.SetSwitch(NativeDiagnostics.NativeCallTimingSwitch, true);
+        }
+
         if (MoR.Distributed.Communicator.LaunchedByMpi)
         {
             // Open MPI hands each rank a pseudo-terminal as stdout, so .NET would take it for a terminal and write

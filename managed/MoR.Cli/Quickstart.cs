@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using System.Diagnostics;
 using System.Globalization;
 using MoR.Data;
@@ -106,11 +107,7 @@ internal static class Quickstart
 
         var options = new TrainingOptions
         {
-            Method = TrainingMethod.MoR,
-            Rank = 8,
-            Experts = 4,
-            Alpha = 16,
-            TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+            Adapter = new MoRConfig { Rank = 8, Experts = 4, Alpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
             LearningRate = 1e-2f,
             WarmupSteps = Math.Min(20, recipe.FinetuneSteps / 10),
             MaxSteps = recipe.FinetuneSteps,
@@ -134,7 +131,7 @@ internal static class Quickstart
             Device = deviceName,
             Json = json,
         };
-        progress.Info($"fine-tuning a MoR adapter (r={options.Rank}, experts={options.Experts}) on {string.Join(", ", mixture.Select(t => t.Name))}: {train.Count} rows of {SeqLen} tokens");
+        progress.Info($"fine-tuning a {options.Adapter} adapter on {string.Join(", ", mixture.Select(t => t.Name))}: {train.Count} rows of {SeqLen} tokens");
         int code = FinetuneJob.Train(console, progress, settings, model, train, validation, "mor adapter");
         if (code != ExitCodes.Ok)
         {
@@ -154,7 +151,7 @@ internal static class Quickstart
         List<PackedSequence> rows = Rows(encoder, TaskSuite.Mixture(tasks, TaskSplit.Train, recipe.ExamplesPerTask, seed: 42));
         var options = new TrainingOptions
         {
-            Method = TrainingMethod.Full,
+            Adapter = null,
             LearningRate = 3e-3f,
             WarmupSteps = Math.Min(30, recipe.PretrainSteps / 10),
             MaxSteps = recipe.PretrainSteps,

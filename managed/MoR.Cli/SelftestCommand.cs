@@ -36,9 +36,9 @@ internal static class SelftestCommand
         MoR.Device dev = CommonOptions.OpenDevice(deviceName);
         int cudaCount = MoR.Device.IsCudaAvailable ? MoR.Device.CudaDeviceCount : 0;
         var checks = new List<GradientCheck.Result>();
-        foreach (AdapterKind kind in Enum.GetValues<AdapterKind>())
+        foreach (AdapterMethod method in AdapterMethods.All)
         {
-            checks.AddRange(GradientCheck.Run(dev, kind));
+            checks.AddRange(GradientCheck.Run(dev, method));
         }
 
         bool passed = checks.All(c => c.Passed);
@@ -47,7 +47,7 @@ internal static class SelftestCommand
             var checkArray = new JsonArray();
             foreach (GradientCheck.Result c in checks)
             {
-                checkArray.Add(new JsonObject { ["adapter"] = c.Kind.ToString(), ["tensor"] = c.Tensor, ["max_error"] = c.MaxError, ["passed"] = c.Passed });
+                checkArray.Add(new JsonObject { ["adapter"] = c.Method.DisplayName, ["tensor"] = c.Tensor, ["max_error"] = c.MaxError, ["passed"] = c.Passed });
             }
 
             console.Out.WriteLine(new JsonObject
@@ -76,7 +76,7 @@ internal static class SelftestCommand
             o.WriteLine("gradient check   analytic vs central finite differences, L = sum(c * y) (DoRA: A and B skipped, its norm is detached by design)");
             foreach (GradientCheck.Result c in checks)
             {
-                o.WriteLine($"  {c.Kind,-8} {c.Tensor,-22} {c.Checked,3} entries  max error {c.MaxError:E2}  {(c.Passed ? "ok" : "FAILED")}");
+                o.WriteLine($"  {c.Method.DisplayName,-8} {c.Tensor,-22} {c.Checked,3} entries  max error {c.MaxError:E2}  {(c.Passed ? "ok" : "FAILED")}");
             }
 
             o.WriteLine(passed ? "selftest passed" : "selftest FAILED");

@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using System.CommandLine;
 using MoR.Benchmarks;
 using MoR.Data;
@@ -20,14 +21,14 @@ internal static class TrainBenchCommand
         var preset = new Option<string>("--preset") { Description = "Random model when no --model: " + string.Join(", ", ModelPreset.Names), DefaultValueFactory = _ => "30m" };
         preset.AcceptOnlyFromAmong([.. ModelPreset.Names]);
         var writeModel = new Option<string?>("--write-model") { Description = "Save the random preset to this folder (BF16 with --bf16-base, else F32) before timing" };
-        var methods = new Option<string[]>("--method") { Description = "lora, dora, moe-lora, mor, full (repeatable; default lora and mor)", AllowMultipleArgumentsPerToken = true };
-        methods.AcceptOnlyFromAmong([.. TrainingMethodNames.All]);
+        var methods = new Option<string[]>("--method") { Description = $"{string.Join(", ", AdapterMethods.Names)} (repeatable; default lora and mor)", AllowMultipleArgumentsPerToken = true };
+        methods.AcceptOnlyFromAmong([.. AdapterMethods.Names]);
         var batch = new Option<int>("--batch") { Description = "Rows per step", DefaultValueFactory = _ => d.Batch };
         var seq = new Option<int>("--seq-len") { Description = "Tokens per row", DefaultValueFactory = _ => d.SeqLen };
         var steps = new Option<int>("--steps") { Description = "Timed steps per method", DefaultValueFactory = _ => d.Steps };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => d.Warmup };
         var rank = new Option<int>("--rank", "-r") { Description = "Adapter rank", DefaultValueFactory = _ => d.Rank };
-        var experts = new Option<int>("--experts") { Description = "Experts N (MoR, MoE-LoRA)", DefaultValueFactory = _ => d.Experts };
+        var experts = new Option<int>("--experts") { Description = "Experts N (routed methods)", DefaultValueFactory = _ => d.Experts };
         var targets = new Option<string[]>("--target") { Description = "Adapted projections (repeatable; default gate_proj up_proj down_proj)", AllowMultipleArgumentsPerToken = true };
         var bf16 = new Option<bool>("--bf16-base") { Description = "Frozen base weights in BF16" };
         var tf32 = new Option<bool>("--tf32") { Description = "Allow TF32 tensor cores for F32 GEMMs and BF16 tensor-core attention (CUDA)" };
@@ -52,7 +53,7 @@ internal static class TrainBenchCommand
 
             string[] names = parse.GetValue(methods) is { Length: > 0 } m ? [.. m.Distinct()] : ["lora", "mor"];
             var baseOptions = new TrainBenchmarkOptions(
-                TrainingMethod.MoR, parse.GetValue(batch), parse.GetValue(seq), parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(rank),
+                names[0], parse.GetValue(batch), parse.GetValue(seq), parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(rank),
                 parse.GetValue(experts), parse.GetValue(targets) is { Length: > 0 } t ? t : null, d.LearningRate, !parse.GetValue(noBreakdown),
                 parse.GetValue(seed));
             try
@@ -80,8 +81,7 @@ internal static class TrainBenchCommand
             var results = new List<TrainBenchmarkResult>();
             foreach (string name in names)
             {
-                TrainingMethod method = TrainingMethodNames.Parse(name);
-                bool full = method == TrainingMethod.Full;
+                bool full = name == AdapterMethods.FullFineTuning;
                 using LlamaModel loaded = modelDir is not null
                     ? LlamaModel.Load(modelDir, dev, new ModelLoadOptions { Trainable = full, FrozenWeightDType = full ? null : frozen })
                     : LlamaModel.CreateRandom(ModelPreset.Get(presetName), dev, baseOptions.Seed, full, frozen);
@@ -90,7 +90,7 @@ internal static class TrainBenchCommand
                 IReadOnlyList<PackedSequence>? rows = parse.GetValue(data) is { } path
                     ? TrainBenchmark.ReadRows(path, loaded.Config.VocabSize, baseOptions.Batch, baseOptions.SeqLen)
                     : null;
-                TrainBenchmarkResult result = TrainBenchmark.Run(loaded, modelDir ?? presetName, baseOptions with { Method = method }, rows);
+                TrainBenchmarkResult result = TrainBenchmark.Run(loaded, modelDir ?? presetName, baseOptions with { Method = name }, rows);
                 results.Add(result);
                 if (asJson)
                 {

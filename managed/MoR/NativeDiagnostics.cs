@@ -8,6 +8,12 @@ namespace MoR;
 /// </summary>
 public static unsafe class NativeDiagnostics
 {
+    /// <summary>
+    /// The AppContext switch that turns on timing of every native call for the op breakdown of a training step
+    /// (<c>mor bench train</c>). Off by default; set it before the first native call (the benchmark hosts do).
+    /// </summary>
+    public const string NativeCallTimingSwitch = NativeCallTimer.Switch;
+
     /// <summary>The native ABI version this managed code was written against.</summary>
     public const int ExpectedAbiVersion = NativeMethods.AbiVersion;
 

@@ -86,9 +86,7 @@ public sealed partial class Tensor
 
     /// <summary>Sets every element to <paramref name="value"/>, converted to <see cref="DType"/> (F16/BF16 round to nearest even).</summary>
     /// <param name="value">The value.</param>
-    public void Fill(double value) =>
-        NativeCall.Check(
-            NativeMethods.mor_buffer_fill(Handle, 0, Numel, value, StreamHandle.Default), nameof(NativeMethods.mor_buffer_fill));
+    public void Fill(double value) => Ops.Fill(this, 0, Numel, value);
 
     /// <summary>A new tensor with the same shape, device and data.</summary>
     public Tensor Clone()
@@ -96,8 +94,7 @@ public sealed partial class Tensor
         Tensor copy = Empty(Device, DType, Shape);
         try
         {
-            NativeCall.Check(
-                NativeMethods.mor_buffer_copy(copy.Handle, 0, Handle, 0, Numel, StreamHandle.Default), nameof(NativeMethods.mor_buffer_copy));
+            Ops.Copy(this, copy);
             return copy;
         }
         catch

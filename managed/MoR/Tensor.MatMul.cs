@@ -114,19 +114,8 @@ public sealed partial class Tensor
     private static void Gemm(
         Tensor a, Tensor b, Tensor c, MatMulShape shape, bool transposeA, bool transposeB, float alpha, float beta)
     {
-        Device device = a.Device;
-        NativeCall.Check(
-            NativeMethods.mor_gemm(
-                device.Context, StreamHandle.Default,
-                transposeA ? MorTranspose.Transpose : MorTranspose.NoTranspose,
-                transposeB ? MorTranspose.Transpose : MorTranspose.NoTranspose,
-                shape.M, shape.N, shape.K, alpha,
-                a.Handle, 0, shape.Lda, shape.StrideA,
-                b.Handle, 0, shape.Ldb, shape.StrideB,
-                beta,
-                c.Handle, 0, Math.Max(shape.N, 1), shape.M * shape.N,
-                shape.Batch,
-                device.AllowTf32 ? 1 : 0),
-            nameof(NativeMethods.mor_gemm));
+        Ops.Gemm(
+            transposeA, transposeB, shape.M, shape.N, shape.K, alpha, a, 0, shape.Lda, shape.StrideA, b, 0, shape.Ldb, shape.StrideB,
+            beta, c, 0, Math.Max(shape.N, 1), shape.M * shape.N, shape.Batch);
     }
 }

@@ -35,7 +35,7 @@ internal static class ToyTraining
         Device device = Device.Cpu;
         using var layer = new AdaptedLinear(
             new Linear("toy", Tensor.FromSpan<float>(device, Normal(1, DOut * DIn, 0.3), DOut, DIn)),
-            new LoRAAdapter(device, DIn, DOut, new AdapterOptions(AdapterKind.LoRA, Rank: 4, Alpha: 8f, Seed: 2)));
+            new LoRAAdapter(device, DIn, DOut, new LoRAConfig { Rank = 4, Alpha = 8f }, seed: 2));
         IReadOnlyList<Parameter> parameters = layer.Adapter!.Parameters;
         var moments = parameters.Select(p => (M: Tensor.Zeros(device, DType.F32, p.Value.Shape), V: Tensor.Zeros(device, DType.F32, p.Value.Shape))).ToArray();
         float[] target = Normal(7, DOut * DIn, 0.3); // the map to learn, W* (DOut×DIn)
@@ -136,7 +136,7 @@ internal static class ToyTraining
 
         using Tensor xT = Tensor.FromSpan<float>(device, x, b, DIn);
         using Tensor yT = Tensor.Empty(device, DType.F32, b, DOut);
-        layer.Forward(xT, yT);
+        layer.Forward(xT, yT, AdapterPass.Inference);
         float[] y = yT.ToArray<float>();
         float[] dy = new float[y.Length];
         double loss = 0;
@@ -148,7 +148,7 @@ internal static class ToyTraining
         }
 
         using Tensor dyT = Tensor.FromSpan<float>(device, dy, b, DOut);
-        layer.Backward(xT, dyT, null);
+        layer.Backward(xT, dyT, null, AdapterPass.Inference);
         return loss / y.Length;
     }
 

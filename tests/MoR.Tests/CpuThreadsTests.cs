@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using MoR.Benchmarks;
 using MoR.Cli;
 using MoR.Model;
@@ -39,12 +40,12 @@ public sealed class CpuThreadsTests
     public void TrainingStepsAreBitIdenticalOnOneTwoAndThreeThreads()
     {
         // Large enough (8 x 64 tokens, d = 64) that GEMM tiles, attention tasks and the element-wise loops are shared.
-        IReadOnlyList<double> Losses(int threads, TrainingMethod method)
+        IReadOnlyList<double> Losses(int threads, string method)
         {
             Device.CpuThreads = threads;
             try
             {
-                using LlamaModel model = LlamaModel.CreateRandom(ModelPreset.Get("tiny"), Device.Cpu, seed: 3, trainable: method == TrainingMethod.Full);
+                using LlamaModel model = LlamaModel.CreateRandom(ModelPreset.Get("tiny"), Device.Cpu, seed: 3, trainable: method == "full");
                 long parallelBefore = Device.CpuThreadStats.ParallelLoops;
                 TrainBenchmarkResult r = TrainBenchmark.Run(
                     model, "tiny", new TrainBenchmarkOptions(method, Batch: 8, SeqLen: 64, Steps: 3, Warmup: 1, Rank: 4, Experts: 4, LearningRate: 1e-2f, Breakdown: false));
@@ -61,7 +62,7 @@ public sealed class CpuThreadsTests
             }
         }
 
-        foreach (TrainingMethod method in (TrainingMethod[])[TrainingMethod.MoR, TrainingMethod.Full])
+        foreach (string method in new[] { "mor", AdapterMethods.FullFineTuning })
         {
             IReadOnlyList<double> one = Losses(1, method);
             Assert.Equal(4, one.Count);
@@ -79,7 +80,7 @@ public sealed class CpuThreadsTests
         {
             using LlamaModel model = LlamaModel.CreateRandom(ModelPreset.Get("tiny"), Device.Cpu, seed: 3, trainable: false);
             CpuThreadStats before = Device.CpuThreadStats;
-            TrainBenchmark.Run(model, "tiny", new TrainBenchmarkOptions(TrainingMethod.MoR, Batch: 1, SeqLen: 16, Steps: 2, Warmup: 1, Rank: 4, Experts: 4, Breakdown: false));
+            TrainBenchmark.Run(model, "tiny", new TrainBenchmarkOptions("mor", Batch: 1, SeqLen: 16, Steps: 2, Warmup: 1, Rank: 4, Experts: 4, Breakdown: false));
             CpuThreadStats after = Device.CpuThreadStats;
             Assert.Equal(before.ParallelLoops, after.ParallelLoops);
             Assert.Equal(before.InlineLoops, after.InlineLoops);

@@ -26,24 +26,25 @@ internal static class AdapterParts
 
     public static void CheckInput(ILinearAdapter adapter, Linear baseLayer, Tensor x, Tensor y)
     {
+        string kind = adapter.Config.Method.DisplayName;
         ArgumentNullException.ThrowIfNull(baseLayer);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         if (baseLayer.InFeatures != adapter.InFeatures || baseLayer.OutFeatures != adapter.OutFeatures)
         {
             throw new ArgumentException(
-                $"{adapter.Kind} adapter is {adapter.OutFeatures}x{adapter.InFeatures} but layer '{baseLayer.Name}' is {baseLayer.OutFeatures}x{baseLayer.InFeatures}.",
+                $"{kind} adapter is {adapter.OutFeatures}x{adapter.InFeatures} but layer '{baseLayer.Name}' is {baseLayer.OutFeatures}x{baseLayer.InFeatures}.",
                 nameof(baseLayer));
         }
 
         if (x.Rank != 2 || x.Shape[1] != adapter.InFeatures || x.DType != DType.F32)
         {
-            throw new ArgumentException($"{adapter.Kind} adapter input must be F32 [T, {adapter.InFeatures}]; got {x.DType} {ShapeText.Format(x.Shape)}.", nameof(x));
+            throw new ArgumentException($"{kind} adapter input must be F32 [T, {adapter.InFeatures}]; got {x.DType} {ShapeText.Format(x.Shape)}.", nameof(x));
         }
 
         if (y.Rank != 2 || y.Shape[0] != x.Shape[0] || y.Shape[1] != adapter.OutFeatures || y.DType != DType.F32)
         {
-            throw new ArgumentException($"{adapter.Kind} adapter output must be F32 [{x.Shape[0]}, {adapter.OutFeatures}]; got {y.DType} {ShapeText.Format(y.Shape)}.", nameof(y));
+            throw new ArgumentException($"{kind} adapter output must be F32 [{x.Shape[0]}, {adapter.OutFeatures}]; got {y.DType} {ShapeText.Format(y.Shape)}.", nameof(y));
         }
     }
 
@@ -64,15 +65,61 @@ internal static class AdapterParts
         return t.Data;
     }
 
+    /// <summary>weight (d_out × d_in, float64) += s·M·A' with M [d_out, k] and A' [k, d_in]: the low-rank part of every merge.</summary>
+    public static void AddLowRank(Span<double> weight, int dOut, int dIn, double s, ReadOnlySpan<double> m, ReadOnlySpan<float> a, int k)
+    {
+        if (weight.Length != (long)dOut * dIn)
+        {
+            throw new ArgumentException($"The weight has {weight.Length} values; a {dOut}x{dIn} projection needs {(long)dOut * dIn}.", nameof(weight));
+        }
+
+        for (int o = 0; o < dOut; o++)
+        {
+            Span<double> row = weight.Slice(o * dIn, dIn);
+            for (int j = 0; j < k; j++)
+            {
+                double f = s * m[(o * k) + j];
+                if (f == 0)
+                {
+                    continue;
+                }
+
+                ReadOnlySpan<float> aj = a.Slice(j * dIn, dIn);
+                for (int c = 0; c < dIn; c++) row[c] += f * aj[c];
+            }
+        }
+    }
+
+    /// <summary>The values as float64.</summary>
+    public static double[] ToDouble(float[] values) => [.. values.Select(v => (double)v)];
+
+    /// <summary>A merge of an adapter without a router takes no gate.</summary>
+    public static void RequireNoGate(ILinearAdapter adapter, IReadOnlyList<double>? gate)
+    {
+        if (gate is not null)
+        {
+            throw new ArgumentException(
+                $"A {adapter.Config.Method.DisplayName} adapter has no router; a fixed gate applies to routed methods only.", nameof(gate));
+        }
+    }
+
+    /// <summary>The fixed gate a routed adapter's merge needs: one value per expert.</summary>
+    public static IReadOnlyList<double> RequireGate(ILinearAdapter adapter, int experts, IReadOnlyList<double>? gate)
+    {
+        if (gate is null)
+        {
+            throw new InvalidOperationException(
+                $"A {adapter.Config.Method.DisplayName} adapter cannot be merged exactly (its router makes ΔW depend on the input x); give a fixed gate vector.");
+        }
+
+        return gate.Count == experts
+            ? gate
+            : throw new ArgumentException($"The gate has {gate.Count} values but the adapter has {experts} experts.", nameof(gate));
+    }
+
     /// <summary>Rows [first, first + count) of a row-major [rows, cols] host array.</summary>
     public static float[] Rows(float[] all, long cols, long first, long count) =>
         all.AsSpan((int)(first * cols), (int)(count * cols)).ToArray();
-
-    /// <summary>dst ← src, same dtype and element count, without a host round trip.</summary>
-    public static void CopyOnDevice(Tensor src, Tensor dst) =>
-        MoR.Interop.NativeCall.Check(
-            MoR.Interop.NativeMethods.mor_buffer_copy(dst.Handle, 0, src.Handle, 0, src.Numel, MoR.Interop.StreamHandle.Default),
-            "mor_buffer_copy");
 
     public static void Dispose(IEnumerable<IDisposable?> items)
     {
@@ -156,17 +203,10 @@ internal sealed class AdapterDropout(long columns) : IDisposable
         return Tensor.Zeros(x.Device, DType.F32, x.Shape);
     }
 
-    /// <summary>y += alpha·x over all elements.</summary>
-    public static void Axpy(float alpha, Tensor x, Tensor y) =>
-        NativeCall.Check(
-            NativeMethods.mor_axpy(x.Device.Context, StreamHandle.Default, x.Numel, alpha, x.Handle, 0, y.Handle, 0),
-            "mor_axpy");
-
-    /// <summary>x itself, or x_d = dropout(x) when the adapter has a dropout probability and a training key.</summary>
-    public Tensor Apply(ILinearAdapter adapter, Tensor x)
+    /// <summary>x itself, or x_d = dropout(x) when the adapter has a dropout probability <paramref name="p"/> and the pass a key.</summary>
+    public Tensor Apply(float p, ulong? key, Tensor x)
     {
-        float p = adapter.Options.Dropout;
-        if (p <= 0f || adapter.DropoutSeed is not ulong seed)
+        if (p <= 0f || key is not ulong seed)
         {
             _seed = null;
             return x;
@@ -203,7 +243,7 @@ internal sealed class AdapterDropout(long columns) : IDisposable
     public void AddMasked(Tensor g, Tensor dx)
     {
         Dropout(_p, _seed ?? throw new InvalidOperationException("Dropout backward without a dropped forward."), g, g);
-        Axpy(1f, g, dx);
+        Ops.Axpy(1f, g, dx);
     }
 
     public void Dispose() => _xd.Dispose();

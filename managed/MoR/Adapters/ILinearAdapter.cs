@@ -3,21 +3,19 @@ using MoR.Modules;
 namespace MoR.Adapters;
 
 /// <summary>
-/// An adapter attached to one frozen <see cref="Linear"/> (PEFT's tuner-layer idea): it never changes the
-/// base weight, holds only its own parameters, and adds its contribution to the base output.
+/// An adapter attached to one frozen <see cref="Linear"/> (PEFT's tuner-layer idea): it never changes the base weight,
+/// holds only its own parameters, and adds its contribution to the base output. Its method's math is in
+/// docs/METHODS.md.
 /// </summary>
 /// <remarks>
-/// Forward and backward are explicit (llm.c style). The adapter keeps what its backward needs from the
-/// last forward (h, gates, …), so each forward must be followed by at most one backward with the same x.
-/// Every backward ACCUMULATES into the parameter gradients and into dx.
+/// Forward and backward are explicit (llm.c style). The adapter keeps what its backward needs from the last forward
+/// (h, gates, …), so each forward must be followed by at most one backward with the same x and the same
+/// <see cref="AdapterPass"/>. Every backward ACCUMULATES into the parameter gradients and into dx.
 /// </remarks>
 public interface ILinearAdapter : IDisposable
 {
-    /// <summary>The method.</summary>
-    AdapterKind Kind { get; }
-
-    /// <summary>The hyper-parameters it was built with.</summary>
-    AdapterOptions Options { get; }
+    /// <summary>The method and hyper-parameters it was built with.</summary>
+    AdapterConfig Config { get; }
 
     /// <summary>d_in of the adapted layer.</summary>
     int InFeatures { get; }
@@ -29,36 +27,31 @@ public interface ILinearAdapter : IDisposable
     IReadOnlyList<Parameter> Parameters { get; }
 
     /// <summary>
-    /// The dropout key of the current training pass, or null (evaluation, generation): with a key and
-    /// <see cref="AdapterOptions.Dropout"/> &gt; 0, <see cref="Forward"/> drops elements of its own copy of x
-    /// (mor_dropout with this seed) and <see cref="Backward"/> masks the adapter's input gradient the same way.
-    /// Set by the model (<c>LlamaModel.DropoutSeed</c>) before each pass; the same key gives the same mask, so a
-    /// recomputed forward and a resumed run reproduce it.
-    /// </summary>
-    ulong? DropoutSeed { get; set; }
-
-    /// <summary>
-    /// True when the adapter's backward also produces the frozen base's input gradient (DoRA rescales the
-    /// whole output, so the base path is not the plain dy·W).
+    /// True when the adapter's backward also produces the frozen base's input gradient (DoRA rescales the whole
+    /// output, so the base path is not the plain dy·W).
     /// </summary>
     bool ReplacesBaseBackward { get; }
 
-    /// <summary>
-    /// x [T, in]; on entry y [T, out] holds the base output W·x, on return the adapted output.
-    /// </summary>
-    void Forward(Linear baseLayer, Tensor x, Tensor y);
+    /// <summary>x [T, in]; on entry y [T, out] holds the base output W·x, on return the adapted output.</summary>
+    void Forward(Linear baseLayer, Tensor x, Tensor y, AdapterPass pass);
 
     /// <summary>Accumulates parameter gradients and, when <paramref name="dx"/> is given, dx += the adapter's input gradient.</summary>
-    void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx);
+    void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx, AdapterPass pass);
 
     /// <summary>Called after every optimizer step or parameter load: drops caches derived from parameters (MoR's Q).</summary>
     void OnParametersChanged();
 
-    /// <summary>The adapter's tensors in the PEFT-style layout of MOR.md §6, keyed by suffix (e.g. <c>lora_A.weight</c>).</summary>
+    /// <summary>The adapter's tensors in its method's PEFT-style layout, keyed by suffix (e.g. <c>lora_A.weight</c>).</summary>
     IReadOnlyList<AdapterTensor> Export();
 
     /// <summary>Loads tensors produced by <see cref="Export"/> (or PEFT); throws naming the missing or mis-shaped tensor.</summary>
     void Import(IReadOnlyDictionary<string, AdapterTensor> tensors);
+
+    /// <summary>
+    /// Folds the adapter into <paramref name="weight"/> (row-major d_out × d_in, float64, in place): the exact merge
+    /// of docs/METHODS.md. A routed adapter needs a fixed <paramref name="gate"/> (one value per expert); others take null.
+    /// </summary>
+    void MergeInto(Span<double> weight, IReadOnlyList<double>? gate);
 }
 
 /// <summary>One adapter tensor on the host, F32, row-major.</summary>

@@ -3,27 +3,28 @@ using MoR.Modules;
 namespace MoR.Adapters;
 
 /// <summary>
-/// What every <see cref="ILinearAdapter"/> in this library shares: its options (validated once), the adapted
-/// layer's sizes, the dropout key and the defaults most adapters keep. Subclasses hold only their own tensors
-/// and the native calls of their method.
+/// What every <see cref="ILinearAdapter"/> in this library shares: its config (validated once), the adapted layer's
+/// sizes and the defaults most adapters keep. Subclasses hold only their own tensors and their method's native calls.
 /// </summary>
-public abstract class LinearAdapter : ILinearAdapter
+/// <typeparam name="TConfig">The method's config record.</typeparam>
+public abstract class LinearAdapter<TConfig> : ILinearAdapter
+    where TConfig : AdapterConfig
 {
-    /// <summary>Validates <paramref name="options"/> and records the adapted layer's sizes.</summary>
-    protected LinearAdapter(AdapterOptions options, int inFeatures, int outFeatures)
+    /// <summary>Validates <paramref name="config"/> and records the adapted layer's sizes.</summary>
+    protected LinearAdapter(TConfig config, int inFeatures, int outFeatures)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
     }
 
-    /// <inheritdoc/>
-    public abstract AdapterKind Kind { get; }
+    /// <summary>The method's hyper-parameters.</summary>
+    public TConfig Config { get; }
 
     /// <inheritdoc/>
-    public AdapterOptions Options { get; }
+    AdapterConfig ILinearAdapter.Config => Config;
 
     /// <inheritdoc/>
     public int InFeatures { get; }
@@ -35,16 +36,13 @@ public abstract class LinearAdapter : ILinearAdapter
     public abstract IReadOnlyList<Parameter> Parameters { get; }
 
     /// <inheritdoc/>
-    public ulong? DropoutSeed { get; set; }
-
-    /// <inheritdoc/>
     public virtual bool ReplacesBaseBackward => false;
 
     /// <inheritdoc/>
-    public abstract void Forward(Linear baseLayer, Tensor x, Tensor y);
+    public abstract void Forward(Linear baseLayer, Tensor x, Tensor y, AdapterPass pass);
 
     /// <inheritdoc/>
-    public abstract void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx);
+    public abstract void Backward(Linear baseLayer, Tensor x, Tensor dy, Tensor? dx, AdapterPass pass);
 
     /// <inheritdoc/>
     public virtual void OnParametersChanged()
@@ -56,6 +54,12 @@ public abstract class LinearAdapter : ILinearAdapter
 
     /// <inheritdoc/>
     public abstract void Import(IReadOnlyDictionary<string, AdapterTensor> tensors);
+
+    /// <inheritdoc/>
+    public abstract void MergeInto(Span<double> weight, IReadOnlyList<double>? gate);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Config.Method.DisplayName} {OutFeatures}x{InFeatures} r={Config.Rank}";
 
     /// <inheritdoc/>
     public void Dispose()

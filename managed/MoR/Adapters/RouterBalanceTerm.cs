@@ -1,4 +1,3 @@
-using MoR.Model;
 using MoR.Modules;
 
 namespace MoR.Adapters;
@@ -14,18 +13,16 @@ internal sealed class RouterBalanceTerm(int routerRow, int experts) : IDisposabl
 {
     private readonly ActivationBuffer _dz = new(experts);
 
-    public float Weight { get; set; }
-
     public double LastValue { get; private set; } = double.NaN;
 
     /// <summary>
-    /// With a non-zero <see cref="Weight"/> w: dz = w·∂B/∂z from the saved <paramref name="gates"/> [T, N], then
+    /// With a non-zero weight w: dz = w·∂B/∂z from the saved <paramref name="gates"/> [T, N], then
     /// dW_g += dzᵀ·x and (when <paramref name="dx"/> is given) dx += dz·W_g. <paramref name="x"/> is the input the
     /// router saw (after adapter dropout) and <paramref name="dx"/> the gradient that input accumulates into.
     /// </summary>
-    public void Backward(Tensor gates, Tensor x, Parameter routerOwner, Tensor? dx)
+    public void Backward(float weight, Tensor gates, Tensor x, Parameter routerOwner, Tensor? dx)
     {
-        if (Weight == 0f)
+        if (weight == 0f)
         {
             return;
         }
@@ -33,16 +30,16 @@ internal sealed class RouterBalanceTerm(int routerRow, int experts) : IDisposabl
         long t = x.Shape[0], inFeatures = x.Shape[1];
         float[] g = gates.ToArray<float>();
         float[] dz = new float[g.Length];
-        LastValue = RouterBalanceLoss.Compute(g, experts, Weight, dz);
+        LastValue = RouterBalanceLoss.Compute(g, experts, weight, dz);
         Tensor dzDevice = _dz.For(x.Device, t);
         dzDevice.CopyFrom<float>(dz);
         long wg = (long)routerRow * inFeatures;
         // dW_g [N, in] += dzᵀ [N, T] · x [T, in], written straight into the router rows of the shared gradient.
-        TransformerOps.Gemm(true, false, experts, inFeatures, t, 1f, dzDevice, 0, experts, x, 0, inFeatures, 1f, routerOwner.Grad, wg, inFeatures);
+        Ops.Gemm(true, false, experts, inFeatures, t, 1f, dzDevice, 0, experts, x, 0, inFeatures, 1f, routerOwner.Grad, wg, inFeatures);
         if (dx is not null)
         {
             // dx [T, in] += dz [T, N] · W_g [N, in].
-            TransformerOps.Gemm(false, false, t, inFeatures, experts, 1f, dzDevice, 0, experts, routerOwner.Value, wg, inFeatures, 1f, dx, 0, inFeatures);
+            Ops.Gemm(false, false, t, inFeatures, experts, 1f, dzDevice, 0, experts, routerOwner.Value, wg, inFeatures, 1f, dx, 0, inFeatures);
         }
     }
 

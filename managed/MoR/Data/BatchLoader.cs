@@ -63,7 +63,7 @@ public sealed class BatchLoader
     }
 
     /// <summary>The next micro-batch.</summary>
-    public TrainingBatch Next()
+    public TokenBatch Next()
     {
         var picked = new PackedSequence[BatchSize];
         for (int i = 0; i < BatchSize; i++)
@@ -77,7 +77,7 @@ public sealed class BatchLoader
             Cursor = Cursor with { Position = Cursor.Position + 1 };
         }
 
-        return TrainingBatch.FromRows(picked);
+        return TokenBatch.FromRows(picked);
     }
 
     // Fisher–Yates with a generator seeded by (seed, epoch): any epoch's order can be rebuilt on resume.

@@ -111,9 +111,7 @@ public sealed class Communicator : IDisposable
         RunBucketed(parameters, p => p.Grad, copyBack: true, (bucket, count) =>
         {
             AllReduceSum(bucket, 0, count);
-            NativeCall.Check(
-                NativeMethods.mor_scale(bucket.Device.Context, StreamHandle.Default, count, scale, bucket.Handle, 0),
-                nameof(NativeMethods.mor_scale));
+            Ops.Scale(scale, bucket, 0, count);
         });
     }
 
@@ -299,9 +297,7 @@ public sealed class Communicator : IDisposable
     }
 
     private static void Copy(Tensor destination, long destinationOffset, Tensor source, long sourceOffset, long count) =>
-        NativeCall.Check(
-            NativeMethods.mor_buffer_copy(destination.Handle, destinationOffset, source.Handle, sourceOffset, count, StreamHandle.Default),
-            nameof(NativeMethods.mor_buffer_copy));
+        Ops.Copy(source, sourceOffset, destination, destinationOffset, count);
 
     private static void RequireF32(Tensor tensor)
     {

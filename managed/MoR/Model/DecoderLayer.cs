@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using MoR.Modules;
 
 namespace MoR.Model;
@@ -49,13 +50,13 @@ internal sealed class DecoderLayer : IDisposable
     public AdaptedLinear[] Projections => [QProj, KProj, VProj, OProj, GateProj, UpProj, DownProj];
 
     /// <summary>xOut = layer(x). Saves what backward needs in <paramref name="a"/>; <paramref name="proj"/> is scratch.</summary>
-    public void Forward(LayerActivations a, Tensor x, Tensor xOut, Tensor proj, in AttentionPlan plan)
+    public void Forward(LayerActivations a, Tensor x, Tensor xOut, Tensor proj, in AttentionPlan plan, AdapterPass pass)
     {
         long t = x.Shape[0];
         InputNorm.Forward(t, x, a.Xn1, a.Rstd1);
-        QProj.Forward(a.Xn1, a.Q);
-        KProj.Forward(a.Xn1, a.K);
-        VProj.Forward(a.Xn1, a.V);
+        QProj.Forward(a.Xn1, a.Q, pass);
+        KProj.Forward(a.Xn1, a.K, pass);
+        VProj.Forward(a.Xn1, a.V, pass);
         TransformerOps.Rope(t, _dims.QHeads, _dims.HeadDim, a.Q, plan.Positions, plan.InvFreq, inverse: false);
         TransformerOps.Rope(t, _dims.KvHeads, _dims.HeadDim, a.K, plan.Positions, plan.InvFreq, inverse: false);
         Tensor keys = a.K, values = a.V;
@@ -64,22 +65,22 @@ internal sealed class DecoderLayer : IDisposable
             // Decoding: this step's rotated keys and values join the cache, and attention reads the whole prefix from it.
             long offset = (long)plan.Past * _dims.KvWidth, count = t * _dims.KvWidth;
             (keys, values) = (cache.Keys[Index], cache.Values[Index]);
-            TransformerOps.Copy(a.K, 0, keys, offset, count);
-            TransformerOps.Copy(a.V, 0, values, offset, count);
+            Ops.Copy(a.K, 0, keys, offset, count);
+            Ops.Copy(a.V, 0, values, offset, count);
         }
 
         TransformerOps.AttentionForward(plan.Dims(_dims), a.Q, keys, values, a.Attn, a.Lse);
-        OProj.Forward(a.Attn, proj);
-        TransformerOps.Copy(x, a.XMid);
-        TransformerOps.Axpy(1f, proj, a.XMid);
+        OProj.Forward(a.Attn, proj, pass);
+        Ops.Copy(x, a.XMid);
+        Ops.Axpy(1f, proj, a.XMid);
 
         PostNorm.Forward(t, a.XMid, a.Xn2, a.Rstd2);
-        GateProj.Forward(a.Xn2, a.Gate);
-        UpProj.Forward(a.Xn2, a.Up);
+        GateProj.Forward(a.Xn2, a.Gate, pass);
+        UpProj.Forward(a.Xn2, a.Up, pass);
         TransformerOps.SwiGluForward(a.Gate, a.Up, a.Act);
-        DownProj.Forward(a.Act, proj);
-        TransformerOps.Copy(a.XMid, xOut);
-        TransformerOps.Axpy(1f, proj, xOut);
+        DownProj.Forward(a.Act, proj, pass);
+        Ops.Copy(a.XMid, xOut);
+        Ops.Axpy(1f, proj, xOut);
     }
 
     /// <summary>
@@ -87,36 +88,36 @@ internal sealed class DecoderLayer : IDisposable
     /// gradients (trainable weights, norms, adapters) are accumulated. Needs the activations of this
     /// layer's last forward on <paramref name="x"/>.
     /// </summary>
-    public void Backward(LayerActivations a, LayerGradients g, Tensor x, Tensor dRes, in AttentionPlan plan)
+    public void Backward(LayerActivations a, LayerGradients g, Tensor x, Tensor dRes, in AttentionPlan plan, AdapterPass pass)
     {
         long t = x.Shape[0];
 
         // MLP: the residual passes dRes through unchanged; the branch adds its part.
-        TransformerOps.Zero(g.DAct);
-        DownProj.Backward(a.Act, dRes, g.DAct);
-        TransformerOps.Zero(g.DGate);
-        TransformerOps.Zero(g.DUp);
+        Ops.Zero(g.DAct);
+        DownProj.Backward(a.Act, dRes, g.DAct, pass);
+        Ops.Zero(g.DGate);
+        Ops.Zero(g.DUp);
         TransformerOps.SwiGluBackward(a.Gate, a.Up, g.DAct, g.DGate, g.DUp);
-        TransformerOps.Zero(g.DXn);
-        GateProj.Backward(a.Xn2, g.DGate, g.DXn);
-        UpProj.Backward(a.Xn2, g.DUp, g.DXn);
+        Ops.Zero(g.DXn);
+        GateProj.Backward(a.Xn2, g.DGate, g.DXn, pass);
+        UpProj.Backward(a.Xn2, g.DUp, g.DXn, pass);
         PostNorm.Backward(t, a.XMid, a.Rstd2, g.DXn, dRes);
 
         // Attention.
-        TransformerOps.Zero(g.DAttn);
-        OProj.Backward(a.Attn, dRes, g.DAttn);
-        TransformerOps.Zero(g.DQ);
-        TransformerOps.Zero(g.DK);
-        TransformerOps.Zero(g.DV);
+        Ops.Zero(g.DAttn);
+        OProj.Backward(a.Attn, dRes, g.DAttn, pass);
+        Ops.Zero(g.DQ);
+        Ops.Zero(g.DK);
+        Ops.Zero(g.DV);
         TransformerOps.AttentionBackward(plan.Dims(_dims), a.Q, a.K, a.V, a.Attn, a.Lse, g.DAttn, g.DQ, g.DK, g.DV);
 
         // RoPE is orthogonal: its backward is the inverse rotation of the gradient.
         TransformerOps.Rope(t, _dims.QHeads, _dims.HeadDim, g.DQ, plan.Positions, plan.InvFreq, inverse: true);
         TransformerOps.Rope(t, _dims.KvHeads, _dims.HeadDim, g.DK, plan.Positions, plan.InvFreq, inverse: true);
-        TransformerOps.Zero(g.DXn);
-        QProj.Backward(a.Xn1, g.DQ, g.DXn);
-        KProj.Backward(a.Xn1, g.DK, g.DXn);
-        VProj.Backward(a.Xn1, g.DV, g.DXn);
+        Ops.Zero(g.DXn);
+        QProj.Backward(a.Xn1, g.DQ, g.DXn, pass);
+        KProj.Backward(a.Xn1, g.DK, g.DXn, pass);
+        VProj.Backward(a.Xn1, g.DV, g.DXn, pass);
         InputNorm.Backward(t, x, a.Rstd1, g.DXn, dRes);
     }
 

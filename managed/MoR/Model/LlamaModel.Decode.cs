@@ -1,3 +1,5 @@
+using MoR.Adapters;
+
 namespace MoR.Model;
 
 public sealed partial class LlamaModel
@@ -46,20 +48,19 @@ public sealed partial class LlamaModel
         int n = tokens.Length;
         long d = _dims.Hidden, v = _dims.Vocab;
         ModelActivations acts = InferenceActivations(1, n);
-        ConfigureDropout(null);
-        TransformerOps.Upload(acts.Ids, tokens);
-        TransformerOps.Upload(acts.Positions, positions);
+        Ops.Upload(acts.Ids, tokens);
+        Ops.Upload(acts.Positions, positions);
         _embedding.Forward(n, acts.Ids, acts.Residual(0));
         var plan = new AttentionPlan(1, n, cache.Length, acts.Positions, _invFreq, cache);
         for (int l = 0; l < _layers.Length; l++)
         {
-            _layers[l].Forward(acts.Layer(l), acts.Residual(l), acts.Residual(l + 1), acts.Proj, plan);
+            _layers[l].Forward(acts.Layer(l), acts.Residual(l), acts.Residual(l + 1), acts.Proj, plan, AdapterPass.Inference);
         }
 
         _finalNorm.Forward(n, acts.Residual(_layers.Length), acts.Hidden, acts.RstdFinal);
-        TransformerOps.Gemm(false, true, 1, v, d, 1f, acts.Hidden, (n - 1) * d, d, HeadWeight, 0, d, 0f, acts.Logits, 0, v);
+        Ops.Gemm(false, true, 1, v, d, 1f, acts.Hidden, (n - 1) * d, d, HeadWeight, 0, d, 0f, acts.Logits, 0, v);
         float[] logits = new float[v];
-        TransformerOps.Download(acts.Logits, 0, logits);
+        Ops.Download(acts.Logits, 0, logits);
         cache.Length += n;
         return logits;
     }

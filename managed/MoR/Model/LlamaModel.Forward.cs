@@ -1,4 +1,5 @@
 using MoR.Adapters;
+using MoR.Data;
 using MoR.Modules;
 
 namespace MoR.Model;
@@ -12,9 +13,10 @@ public sealed partial class LlamaModel
     /// </summary>
     /// <param name="batch">Inputs and already-shifted targets.</param>
     /// <param name="gradScale">Multiplies every gradient; 0 skips the backward pass.</param>
+    /// <param name="pass">What the adapters do in this pass (dropout key, router balance weight); null: neither.</param>
     /// <returns>The summed loss and the number of targets (not scaled).</returns>
     /// <exception cref="ArgumentException">The batch is inconsistent or has an id outside the vocabulary.</exception>
-    public LossResult ForwardBackward(TokenBatch batch, float gradScale)
+    public LossResult ForwardBackward(TokenBatch batch, float gradScale, AdapterPass? pass = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
@@ -29,11 +31,13 @@ public sealed partial class LlamaModel
         ModelActivations acts = backward
             ? TrainingActivations(batch.BatchSize, batch.SeqLen)
             : InferenceActivations(batch.BatchSize, batch.SeqLen);
-        AttentionPlan plan = Forward(acts, batch.InputIds);
+        // Dropout and the balance term belong to training passes: a forward-only pass ignores them.
+        AdapterPass adapters = backward ? pass ?? AdapterPass.Inference : AdapterPass.Inference;
+        AttentionPlan plan = Forward(acts, batch.InputIds, adapters);
         LossResult loss = HeadLoss(acts, batch.Targets, gradScale, backward);
         if (backward)
         {
-            Backward(acts, plan);
+            Backward(acts, plan, adapters);
         }
 
         return loss;
@@ -49,7 +53,7 @@ public sealed partial class LlamaModel
         batch.Validate(Config.VocabSize);
         NotifyParametersChanged();
         ModelActivations acts = InferenceActivations(batch.BatchSize, batch.SeqLen);
-        Forward(acts, batch.InputIds);
+        Forward(acts, batch.InputIds, AdapterPass.Inference);
         return HeadLoss(acts, batch.Targets, 0f, backward: false);
     }
 
@@ -68,24 +72,23 @@ public sealed partial class LlamaModel
         new TokenBatch(batchSize, seqLen, ids, new int[ids.Length]).Validate(Config.VocabSize);
         NotifyParametersChanged();
         ModelActivations acts = InferenceActivations(batchSize, seqLen);
-        Forward(acts, ids);
+        Forward(acts, ids, AdapterPass.Inference);
         long t = acts.Tokens, d = _dims.Hidden, v = _dims.Vocab;
         float[] logits = new float[t * v];
         for (long t0 = 0; t0 < t; t0 += acts.ChunkRows)
         {
             long c = Math.Min(acts.ChunkRows, t - t0);
-            TransformerOps.Gemm(false, true, c, v, d, 1f, acts.Hidden, t0 * d, d, HeadWeight, 0, d, 0f, acts.Logits, 0, v);
-            TransformerOps.Download(acts.Logits, 0, logits.AsSpan((int)(t0 * v), (int)(c * v)));
+            Ops.Gemm(false, true, c, v, d, 1f, acts.Hidden, t0 * d, d, HeadWeight, 0, d, 0f, acts.Logits, 0, v);
+            Ops.Download(acts.Logits, 0, logits.AsSpan((int)(t0 * v), (int)(c * v)));
         }
 
         return logits;
     }
 
-    private AttentionPlan Forward(ModelActivations acts, ReadOnlySpan<int> inputIds)
+    private AttentionPlan Forward(ModelActivations acts, ReadOnlySpan<int> inputIds, AdapterPass pass)
     {
         long t = acts.Tokens;
-        ConfigureDropout(acts.Mode != ActivationMode.Inference ? DropoutSeed : null);
-        TransformerOps.Upload(acts.Ids, inputIds);
+        Ops.Upload(acts.Ids, inputIds);
         _embedding.Forward(t, acts.Ids, acts.Residual(0));
         var plan = new AttentionPlan(acts.Batch, acts.Seq, 0, acts.Positions, _invFreq, null);
         if (acts.Mode == ActivationMode.Inference)
@@ -97,12 +100,12 @@ public sealed partial class LlamaModel
                 positions[i] = i % acts.Seq;
             }
 
-            TransformerOps.Upload(acts.Positions, positions);
+            Ops.Upload(acts.Positions, positions);
         }
 
         for (int l = 0; l < _layers.Length; l++)
         {
-            _layers[l].Forward(acts.Layer(l), acts.Residual(l), acts.Residual(l + 1), acts.Proj, plan);
+            _layers[l].Forward(acts.Layer(l), acts.Residual(l), acts.Residual(l + 1), acts.Proj, plan, pass);
         }
 
         _finalNorm.Forward(t, acts.Residual(_layers.Length), acts.Hidden, acts.RstdFinal);
@@ -141,11 +144,11 @@ public sealed partial class LlamaModel
                 continue;
             }
 
-            TransformerOps.Gemm(false, true, c, v, d, 1f, acts.Hidden, t0 * d, d, weight, 0, d, 0f, acts.Logits, 0, v);
-            TransformerOps.Upload(acts.ChunkTargets, chunkTargets);
+            Ops.Gemm(false, true, c, v, d, 1f, acts.Hidden, t0 * d, d, weight, 0, d, 0f, acts.Logits, 0, v);
+            Ops.Upload(acts.ChunkTargets, chunkTargets);
             TransformerOps.CrossEntropy(c, v, acts.Logits, acts.ChunkTargets, acts.ChunkLosses, backward ? gradScale : 0f);
             Span<float> losses = acts.HostLosses.AsSpan(0, c);
-            TransformerOps.Download(acts.ChunkLosses, 0, losses);
+            Ops.Download(acts.ChunkLosses, 0, losses);
             foreach (float loss in losses)
             {
                 lossSum += loss;
@@ -154,10 +157,10 @@ public sealed partial class LlamaModel
             count += valid;
             if (backward)
             {
-                TransformerOps.Gemm(false, false, c, d, v, 1f, acts.Logits, 0, v, weight, 0, d, 0f, acts.DHidden, t0 * d, d);
+                Ops.Gemm(false, false, c, d, v, 1f, acts.Logits, 0, v, weight, 0, d, 0f, acts.DHidden, t0 * d, d);
                 if (weightGrad is not null)
                 {
-                    TransformerOps.Gemm(true, false, v, d, c, 1f, acts.Logits, 0, v, acts.Hidden, t0 * d, d, 1f, weightGrad, 0, d);
+                    Ops.Gemm(true, false, v, d, c, 1f, acts.Logits, 0, v, acts.Hidden, t0 * d, d, 1f, weightGrad, 0, d);
                 }
             }
         }
@@ -165,11 +168,11 @@ public sealed partial class LlamaModel
         return new LossResult(lossSum, count);
     }
 
-    private void Backward(ModelActivations acts, in AttentionPlan plan)
+    private void Backward(ModelActivations acts, in AttentionPlan plan, AdapterPass pass)
     {
         long t = acts.Tokens;
         Tensor dRes = acts.DResidual;
-        TransformerOps.Zero(dRes);
+        Ops.Zero(dRes);
         _finalNorm.Backward(t, acts.Residual(_layers.Length), acts.RstdFinal, acts.DHidden, dRes);
         LayerGradients grads = acts.Gradients;
         int lowest = LowestTrainableLayer();
@@ -179,27 +182,15 @@ public sealed partial class LlamaModel
             {
                 // Refill the shared activations (and the adapters' saved state) for this layer; the output
                 // it rewrites is bit-identical to the one the forward produced.
-                _layers[l].Forward(acts.Layer(l), acts.Residual(l), acts.Residual(l + 1), acts.Proj, plan);
+                _layers[l].Forward(acts.Layer(l), acts.Residual(l), acts.Residual(l + 1), acts.Proj, plan, pass);
             }
 
-            _layers[l].Backward(acts.Layer(l), grads, acts.Residual(l), dRes, plan);
+            _layers[l].Backward(acts.Layer(l), grads, acts.Residual(l), dRes, plan, pass);
         }
 
         if (_embedding.Parameter is not null)
         {
             _embedding.Backward(t, acts.Ids, dRes);
-        }
-    }
-
-    // Every adapter's key for this pass: null (no dropout) or the pass key mixed with the module path.
-    private void ConfigureDropout(ulong? passSeed)
-    {
-        foreach ((string path, AdaptedLinear linear) in _linears)
-        {
-            if (linear.Adapter is { } adapter)
-            {
-                adapter.DropoutSeed = passSeed is ulong s ? AdapterDropout.Key(s, AdapterDropout.Hash(path)) : null;
-            }
         }
     }
 
@@ -222,9 +213,7 @@ public sealed partial class LlamaModel
         return _layers.Length;
     }
 
-    private static void FillRows(Tensor tensor, long offset, long count) =>
-        MoR.Interop.NativeCall.Check(
-            MoR.Interop.NativeMethods.mor_buffer_fill(tensor.Handle, offset, count, 0, MoR.Interop.StreamHandle.Default), "mor_buffer_fill");
+    private static void FillRows(Tensor tensor, long offset, long count) => Ops.Fill(tensor, offset, count, 0);
 
     private ModelActivations TrainingActivations(int batch, int seq)
     {

@@ -1,4 +1,6 @@
+using MoR.Adapters;
 using MoR.IO;
+using MoR.Modules;
 
 namespace MoR.Model;
 
@@ -57,7 +59,7 @@ public sealed partial class LlamaModel
         {
             weights[layer.InputNorm.Name] = layer.InputNorm.Weight;
             weights[layer.PostNorm.Name] = layer.PostNorm.Weight;
-            foreach (Modules.AdaptedLinear p in layer.Projections)
+            foreach (AdaptedLinear p in layer.Projections)
             {
                 weights[p.Name + ".weight"] = p.Base.Weight;
             }

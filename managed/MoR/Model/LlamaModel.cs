@@ -18,7 +18,7 @@ namespace MoR.Model;
 /// tokens × vocabulary logits are never materialised.</para>
 /// <para>Not thread-safe: one forward/backward at a time.</para>
 /// </remarks>
-public sealed partial class LlamaModel : IDisposable
+public sealed partial class LlamaModel : IAdaptableModel, IDisposable
 {
     // Logit chunks hold at most this many floats (32 MiB): enough rows for efficient GEMMs at any vocabulary size.
     private const long LogitChunkElements = 8L << 20;
@@ -105,16 +105,11 @@ public sealed partial class LlamaModel : IDisposable
         }
     }
 
-    /// <summary>
-    /// The adapter-dropout key of the next training pass (<see cref="ForwardBackward"/> with a backward), or null
-    /// for none. Each adapter gets a key mixed from it and its module path, so the mask depends only on this value:
-    /// the <c>Trainer</c> derives it from (seed, step, micro-batch), which keeps resumed runs bit-exact. Evaluation,
-    /// logits and generation never drop.
-    /// </summary>
-    public ulong? DropoutSeed { get; set; }
-
     /// <summary>Every projection by HF module path (<c>model.layers.{i}.self_attn.q_proj</c>, … <c>mlp.down_proj</c>), in layer order.</summary>
     public IReadOnlyDictionary<string, AdaptedLinear> Linears => _linears;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> ProjectionNames => DecoderLayer.ProjectionNames;
 
     /// <summary>The weight the LM head multiplies by: <c>lm_head.weight</c>, or the embedding when tied.</summary>
     internal Tensor HeadWeight => _lmHead?.Weight ?? _embedding.Weight;

@@ -61,7 +61,7 @@ internal sealed class ModelActivations : IDisposable
                 positions[i] = i % seq;
             }
 
-            TransformerOps.Upload(Positions, positions);
+            Ops.Upload(Positions, positions);
         }
     }
 

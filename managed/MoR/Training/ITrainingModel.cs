@@ -1,5 +1,6 @@
 using MoR.Adapters;
 using MoR.Data;
+using MoR.Model;
 using MoR.Modules;
 
 namespace MoR.Training;
@@ -20,28 +21,13 @@ public interface ITrainingModel
     /// <summary>The attached adapters (empty for full fine-tuning).</summary>
     IReadOnlyList<ILinearAdapter> Adapters { get; }
 
-    /// <summary>Forward and backward over <paramref name="batch"/>: ACCUMULATES the gradients of Σ_t loss_t·<paramref name="gradScale"/>.</summary>
-    TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale);
-
     /// <summary>
-    /// Sets the adapter-dropout key of the following <see cref="ForwardBackward"/> calls (null: no dropout). The
-    /// trainer derives it from (seed, step, micro-batch) so masks never depend on hidden state. Models without
-    /// adapter dropout ignore it.
+    /// Forward and backward over <paramref name="batch"/>: ACCUMULATES the gradients of Σ_t loss_t·<paramref name="gradScale"/>,
+    /// plus those of each routed layer's balance term weighted by <see cref="AdapterPass.RouterBalanceWeight"/> (whose
+    /// mean over routed layers it reports in <see cref="LossResult.RouterBalanceSum"/>), with the pass's adapter dropout.
     /// </summary>
-    void SetDropoutSeed(ulong? seed)
-    {
-    }
-
-    /// <summary>
-    /// Sets the weight w of the router balance term for the following <see cref="ForwardBackward"/> calls: each
-    /// then also accumulates the gradient of w·B̄, B̄ = the mean over routed layers (<see cref="IRoutedAdapter"/>)
-    /// of N·Σ_i P_i² (<see cref="RouterBalanceLoss"/>), and reports B̄ in <see cref="TrainingLoss.RouterBalanceSum"/>.
-    /// 0 turns it off. Models without routers ignore it.
-    /// </summary>
-    void SetRouterBalanceWeight(float weight)
-    {
-    }
+    LossResult ForwardBackward(TokenBatch batch, float gradScale, AdapterPass pass);
 
     /// <summary>The loss over <paramref name="batch"/> without touching gradients.</summary>
-    TrainingLoss Evaluate(TrainingBatch batch);
+    LossResult Evaluate(TokenBatch batch);
 }

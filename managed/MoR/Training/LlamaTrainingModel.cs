@@ -9,8 +9,6 @@ namespace MoR.Training;
 /// <param name="model">The model (not owned).</param>
 public sealed class LlamaTrainingModel(LlamaModel model) : ITrainingModel
 {
-    private float _balanceWeight;
-
     /// <summary>The wrapped model.</summary>
     public LlamaModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
 
@@ -24,38 +22,17 @@ public sealed class LlamaTrainingModel(LlamaModel model) : ITrainingModel
     public IReadOnlyList<Parameter> TrainableParameters() => Model.TrainableParameters();
 
     /// <inheritdoc/>
-    public TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale)
+    public LossResult ForwardBackward(TokenBatch batch, float gradScale, AdapterPass pass)
     {
-        TrainingLoss loss = Convert(Model.ForwardBackward(ToTokenBatch(batch), gradScale));
+        ArgumentNullException.ThrowIfNull(pass);
+        LossResult loss = Model.ForwardBackward(batch, gradScale, pass);
         // The adapters compute their balance values in backward (from the gates their forward saved).
-        return _balanceWeight == 0f || gradScale == 0f ? loss : loss with { RouterBalanceSum = RoutedAdapters().Average(a => a.LastRouterBalance) };
+        IRoutedAdapter[] routed = [.. Model.Linears.Values.Select(l => l.Adapter).OfType<IRoutedAdapter>()];
+        return pass.RouterBalanceWeight == 0f || gradScale == 0f || routed.Length == 0
+            ? loss
+            : loss with { RouterBalanceSum = routed.Average(a => a.LastRouterBalance) };
     }
 
     /// <inheritdoc/>
-    /// <remarks>Each of the L routed layers gets weight w / L, so the term is w times the mean over layers.</remarks>
-    public void SetRouterBalanceWeight(float weight)
-    {
-        IRoutedAdapter[] routed = RoutedAdapters();
-        _balanceWeight = routed.Length == 0 ? 0f : weight;
-        foreach (IRoutedAdapter adapter in routed)
-        {
-            adapter.RouterBalanceWeight = weight / routed.Length;
-        }
-    }
-
-    /// <inheritdoc/>
-    public void SetDropoutSeed(ulong? seed) => Model.DropoutSeed = seed;
-
-    /// <inheritdoc/>
-    public TrainingLoss Evaluate(TrainingBatch batch) => Convert(Model.Evaluate(ToTokenBatch(batch)));
-
-    private IRoutedAdapter[] RoutedAdapters() => [.. Model.Linears.Values.Select(l => l.Adapter).OfType<IRoutedAdapter>()];
-
-    private static TokenBatch ToTokenBatch(TrainingBatch b)
-    {
-        ArgumentNullException.ThrowIfNull(b);
-        return new TokenBatch(b.BatchSize, b.SeqLen, b.InputIds, b.Targets);
-    }
-
-    private static TrainingLoss Convert(LossResult r) => new(r.LossSum, r.Tokens);
+    public LossResult Evaluate(TokenBatch batch) => Model.Evaluate(batch);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MoR.Adapters;
 using MoR.Data;
 using MoR.Distributed;
+using MoR.Model;
 using MoR.Modules;
 
 namespace MoR.Training;
@@ -230,7 +231,7 @@ public sealed class Trainer : IDisposable
             batches = Math.Min(batches, Options.EvalBatches);
         }
 
-        TrainingLoss total = default;
+        LossResult total = default;
         for (int i = 0; i < batches; i++)
         {
             total += _model.Evaluate(loader.Next());
@@ -278,7 +279,7 @@ public sealed class Trainer : IDisposable
         // All micro-batches are drawn first so that the gradient scale is 1 / (target tokens of the whole
         // step): the accumulated gradient is then exactly that of the mean loss, whatever the padding.
         // With K ranks every rank draws all K·G of them (the cursor stays global) and keeps its shard.
-        var batches = new TrainingBatch[Options.GradientAccumulation * Ranks];
+        var batches = new TokenBatch[Options.GradientAccumulation * Ranks];
         long targets = 0, inputs = 0;
         for (int i = 0; i < batches.Length; i++)
         {
@@ -288,26 +289,26 @@ public sealed class Trainer : IDisposable
         }
 
         float lr = _schedule.At(step);
-        TrainingLoss loss = default;
+        LossResult loss = default;
         // K / T: the all-reduce averages over the K ranks, so the result is Σ over the step's T target tokens / T,
         // the single-rank mean exactly (even when the shards hold different numbers of target tokens).
         float gradScale = (float)Ranks / Math.Max(1, targets);
         // The router balance term is a mean over the step's M micro-batches, not a token sum: weight α·K/M on each,
-        // which the K-rank gradient average turns into α·(1/M)·Σ_m B̄_m, the single-rank value exactly.
-        _model.SetRouterBalanceWeight(Options.RouterBalanceLoss * Ranks / batches.Length);
+        // which the K-rank gradient average turns into α·(1/M)·Σ_m B̄_m, the single-rank value exactly; each of the L
+        // routed layers takes 1/L of it, so the term is that times the mean over layers.
+        int routedLayers = _model.Adapters.Count(a => a is IRoutedAdapter);
+        float balanceWeight = routedLayers == 0 ? 0f : Options.RouterBalanceLoss * Ranks / batches.Length / routedLayers;
         for (int i = 0; i < batches.Length; i++)
         {
             if (_shard.Owns(i))
             {
                 // Adapter dropout: a key from (seed, step, global micro-batch index) only, so a resumed run and
                 // any rank count draw the same masks for the same rows.
-                _model.SetDropoutSeed(AdapterDropout.Key(Options.Seed, (ulong)step, (ulong)i));
-                loss += _model.ForwardBackward(batches[i], gradScale);
+                var pass = new AdapterPass(AdapterDropout.Key(Options.Seed, (ulong)step, (ulong)i), balanceWeight);
+                loss += _model.ForwardBackward(batches[i], gradScale, pass);
             }
         }
 
-        _model.SetDropoutSeed(null);
-        _model.SetRouterBalanceWeight(0f);
         TestPausePoints.At("step.backward-done", step);
 
         if (_comm is not null)
@@ -344,14 +345,14 @@ public sealed class Trainer : IDisposable
     // One small all-reduce per step: the step's summed loss (in F32, so the logged loss is good to ~1e-7), a stop
     // vote and the summed router balance values. Every rank then logs the global values and takes the same skip /
     // stop decisions.
-    private TrainingLoss AgreeOnLoss(TrainingLoss local, long targets, CancellationToken cancellation)
+    private LossResult AgreeOnLoss(LossResult local, long targets, CancellationToken cancellation)
     {
         using Tensor stats = Tensor.FromSpan<float>(
             _model.Device, [(float)local.LossSum, cancellation.IsCancellationRequested ? 1f : 0f, (float)local.RouterBalanceSum], 3);
         _comm!.AllReduceSum(stats);
         float[] sum = stats.ToArray<float>();
         _stopAgreed = sum[1] > 0;
-        return new TrainingLoss(sum[0], targets, sum[2]);
+        return new LossResult(sum[0], targets, sum[2]);
     }
 
     private void ZeroGrads()

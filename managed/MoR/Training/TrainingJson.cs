@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MoR.Adapters;
 
 namespace MoR.Training;
 
@@ -11,7 +12,10 @@ public static class TrainingJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
-        Converters = { new TrainingMethodJsonConverter(), new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+        Converters =
+        {
+            new TrainingOptionsJsonConverter(), new AdapterConfigJsonConverter(), new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower),
+        },
     };
 
     /// <summary>Compact options for one-object-per-line logs (metrics.jsonl, --json progress).</summary>

@@ -62,7 +62,7 @@ public sealed record TrainingMemoryEstimate(double Weights, double Adapters, dou
         double d = config.HiddenSize, ff = config.IntermediateSize, layers = config.NumHiddenLayers, heads = config.NumAttentionHeads;
         double q = heads * config.HeadDim, kv = (double)config.NumKeyValueHeads * config.HeadDim, vocab = config.VocabSize;
         double seq = options.SequenceLength, tokens = (double)options.MicroBatchSize * seq;
-        bool full = options.Method == TrainingMethod.Full;
+        bool full = options.Adapter is null;
 
         // Weights: per layer q, k, v, o and the three MLP matrices; the embedding and (unless tied) the LM head; norms stay F32.
         double matrices = (layers * ((2 * q * d) + (2 * kv * d) + (3 * ff * d))) + (vocab * d * (config.TieWordEmbeddings ? 1 : 2));
@@ -72,43 +72,20 @@ public sealed record TrainingMemoryEstimate(double Weights, double Adapters, dou
         // Adapters: the values their export holds are exactly their parameters, plus each kind's buffers; saved
         // activations per token, and the largest backward scratch (freed after each module, so the maximum counts).
         double adapterValues = 0, adapterBuffers = 0, adapterSaved = 0, adapterScratch = 0;
-        if (!full)
+        if (options.Adapter is { } adapter)
         {
-            AdapterKind kind = options.Method.AdapterKindOf()!.Value;
-            double r = options.Rank, n = options.Experts;
             foreach ((string Name, double In, double Out) module in Modules(config))
             {
-                if (!Targeted(config.NumHiddenLayers, module.Name, options.TargetModules, out double copies))
+                if (!Targeted(config.NumHiddenLayers, module.Name, adapter, out double copies))
                 {
                     continue;
                 }
 
-                (double In, double Out) = (module.In, module.Out);
-                adapterValues += copies * AdapterSizes.ExportedValues(kind, r, n, In, Out);
-                adapterBuffers += copies * kind switch
-                {
-                    AdapterKind.MoR => Out * n * r,  // Q = ω_B ⊙ B
-                    AdapterKind.DoRA => 2 * Out,     // ‖W‖², the row norms
-                    _ => 0,
-                };
-                double savedPerToken = kind switch
-                {
-                    AdapterKind.LoRA => r,
-                    AdapterKind.DoRA => r + Out,
-                    AdapterKind.MoELoRA => (n * r) + n + n,
-                    AdapterKind.MoR => r + n + n,
-                    _ => 0,
-                } + (options.Dropout > 0 ? In : 0);
-                adapterSaved += copies * savedPerToken * tokens;
-                double scratch = kind switch
-                {
-                    AdapterKind.LoRA => tokens * r,
-                    AdapterKind.DoRA => (tokens * (Out + r)) + AdapterSizes.ExportedValues(kind, r, n, In, Out),
-                    AdapterKind.MoELoRA => (2 * tokens * n * r) + (tokens * ((n * r) + n)),
-                    AdapterKind.MoR => (2 * tokens * n * r) + (tokens * (r + n)) + (Out * n * r),
-                    _ => 0,
-                };
-                adapterScratch = Math.Max(adapterScratch, scratch);
+                AdapterFootprint f = adapter.Method.Footprint(adapter, module.In, module.Out);
+                adapterValues += copies * f.Parameters;
+                adapterBuffers += copies * f.Buffers;
+                adapterSaved += copies * (f.SavedPerToken + (adapter.Dropout > 0 ? module.In : 0)) * tokens;
+                adapterScratch = Math.Max(adapterScratch, (f.ScratchPerToken * tokens) + f.ScratchFixed);
             }
         }
 
@@ -205,10 +182,10 @@ public sealed record TrainingMemoryEstimate(double Weights, double Adapters, dou
             advice.AddRange(name switch
             {
                 "activations" => ["--micro-batch (with more --grad-accum to keep the batch)", "--seq-len", "or pass --recompute"],
-                "workspace" => options.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? ["--seq-len", "--rank", "--experts"] : ["--seq-len"],
-                "adapters" or "gradients and AdamW moments" or "host copies" => options.Method == TrainingMethod.Full
+                "workspace" => options.Adapter is { IsRouted: true } ? ["--seq-len", "--rank", "--experts"] : ["--seq-len"],
+                "adapters" or "gradients and AdamW moments" or "host copies" => options.Adapter is null
                     ? ["a LoRA-style --method instead of full"]
-                    : options.Method is TrainingMethod.MoR or TrainingMethod.MoELoRA ? ["--rank", "--experts", "--target-modules"] : ["--rank", "--target-modules"],
+                    : options.Adapter.IsRouted ? ["--rank", "--experts", "--target-modules"] : ["--rank", "--target-modules"],
                 "weights" => ["--bf16-base"],
                 "data rows" => ["--seq-len"],
                 _ => [],
@@ -231,13 +208,13 @@ public sealed record TrainingMemoryEstimate(double Weights, double Adapters, dou
     }
 
     // How many layers' copies of a projection the targets select, as AdapterInjector.Match would.
-    private static bool Targeted(int layers, string projection, IReadOnlyList<string> targets, out double copies)
+    private static bool Targeted(int layers, string projection, AdapterConfig adapter, out double copies)
     {
         int count = 0;
         for (int i = 0; i < layers; i++)
         {
             string path = $"model.layers.{i}.{projection}";
-            if (targets.Any(t => AdapterInjector.Matches(path, t)))
+            if (AdapterInjector.Targets(adapter, path))
             {
                 count++;
             }

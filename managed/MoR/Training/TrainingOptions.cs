@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MoR.Adapters;
 
 namespace MoR.Training;
@@ -8,42 +9,23 @@ namespace MoR.Training;
 /// </summary>
 public sealed record TrainingOptions
 {
-    /// <summary>The default target modules: the FFN projections, the paper's placement (MOR.md §1).</summary>
-    public static IReadOnlyList<string> DefaultTargetModules { get; } = ["gate_proj", "up_proj", "down_proj"];
-
-    /// <summary>What is trained.</summary>
-    public TrainingMethod Method { get; init; } = TrainingMethod.MoR;
-
-    /// <summary>Adapter rank r (per expert for MoE-LoRA).</summary>
-    public int Rank { get; init; } = 8;
-
-    /// <summary>Experts N (MoR, MoE-LoRA).</summary>
-    public int Experts { get; init; } = 8;
-
-    /// <summary>α; adapters scale their output by α / r.</summary>
-    public float Alpha { get; init; } = 16f;
-
     /// <summary>
-    /// Adapter dropout probability (PEFT's <c>lora_dropout</c>): during training each adapter drops elements of
-    /// its own copy of the input (the frozen base sees x unchanged), inverted scaling 1/(1−p); evaluation and
-    /// generation never drop. Masks are keyed by (<see cref="Seed"/>, step, micro-batch, module), so a resumed
-    /// run reproduces them bit for bit. Also recorded as <c>lora_dropout</c> in the adapter config.
+    /// The adapter method and its hyper-parameters (rank, alpha, dropout, targets, and the method's own); null trains
+    /// every weight of the model (full fine-tuning). Written as <c>"adapter": {"method": …}</c>.
     /// </summary>
-    public float Dropout { get; init; }
+    public AdapterConfig? Adapter { get; init; } = new MoRConfig();
 
-    /// <summary>Module-name suffixes (PEFT's <c>target_modules</c>) that get adapters.</summary>
-    public IReadOnlyList<string> TargetModules { get; init; } = DefaultTargetModules;
+    /// <summary>The method's name (<c>mor</c>, …) or <c>full</c>.</summary>
+    [JsonIgnore]
+    public string MethodName => Adapter?.Method.Name ?? AdapterMethods.FullFineTuning;
 
-    /// <summary>How the MoR / MoE-LoRA router starts.</summary>
-    public RouterInit RouterInit { get; init; } = RouterInit.Normal;
+    /// <summary>Whether every weight is trained (no adapter).</summary>
+    [JsonIgnore]
+    public bool FullFineTuning => Adapter is null;
 
-    /// <summary>
-    /// α of the router load-balancing loss (MoR, MoE-LoRA; 0 = off, the paper's plain softmax router): the objective
-    /// gains α·mean over routed layers of N·Σ_i P_i², P_i the mean gate of expert i over a micro-batch's tokens
-    /// (<see cref="Adapters.RouterBalanceLoss"/>). Its value is α at uniform expert usage and reported apart from the
-    /// token loss (<see cref="StepMetrics.RouterBalanceLoss"/>). Switch Transformer used 0.01.
-    /// </summary>
-    public float RouterBalanceLoss { get; init; }
+    /// <summary>The router balance term's coefficient of a routed method; 0 otherwise.</summary>
+    [JsonIgnore]
+    public float RouterBalanceLoss => (Adapter as RoutedAdapterConfig)?.RouterBalanceLoss ?? 0f;
 
     /// <summary>Peak learning rate.</summary>
     public float LearningRate { get; init; } = 2e-4f;
@@ -87,7 +69,7 @@ public sealed record TrainingOptions
     /// <summary>Take no loss on prompts and non-assistant turns.</summary>
     public bool MaskPrompt { get; init; } = true;
 
-    /// <summary>Seeds adapter initialisation and the data order.</summary>
+    /// <summary>Seeds adapter initialisation, adapter dropout and the data order.</summary>
     public ulong Seed { get; init; }
 
     /// <summary>Evaluate every this many steps (and at the end); 0 = only at the end (when there is validation data).</summary>
@@ -113,14 +95,7 @@ public sealed record TrainingOptions
             }
         }
 
-        Require(Enum.IsDefined(Method), $"Unknown method {Method}.", nameof(Method));
-        Require(Rank >= 1, $"rank must be >= 1; got {Rank}.", nameof(Rank));
-        Require(Experts >= 1, $"experts must be >= 1; got {Experts}.", nameof(Experts));
-        Require(float.IsFinite(Alpha) && Alpha > 0, $"alpha must be a positive number; got {Alpha}.", nameof(Alpha));
-        Require(Dropout is >= 0 and < 1, $"dropout must be in [0, 1); got {Dropout}.", nameof(Dropout));
-        Require(float.IsFinite(RouterBalanceLoss) && RouterBalanceLoss >= 0, $"router balance loss must be a number >= 0; got {RouterBalanceLoss}.", nameof(RouterBalanceLoss));
-        Require(RouterBalanceLoss == 0 || Method is TrainingMethod.MoR or TrainingMethod.MoELoRA, $"router balance loss needs a routed method (mor, moe-lora); got {Method}.", nameof(RouterBalanceLoss));
-        Require(TargetModules.Count > 0 || Method == TrainingMethod.Full, "target modules must not be empty.", nameof(TargetModules));
+        Adapter?.Validate();
         Require(float.IsFinite(LearningRate) && LearningRate > 0, $"learning rate must be positive; got {LearningRate}.", nameof(LearningRate));
         Require(MaxSteps >= 1, $"steps must be >= 1; got {MaxSteps}.", nameof(MaxSteps));
         Require(WarmupSteps >= 0 && WarmupSteps <= MaxSteps, $"warmup steps must be in [0, {MaxSteps}]; got {WarmupSteps}.", nameof(WarmupSteps));
@@ -134,8 +109,4 @@ public sealed record TrainingOptions
         Require(SequenceLength >= 2, $"sequence length must be >= 2; got {SequenceLength}.", nameof(SequenceLength));
         Require(EvalEvery >= 0 && SaveEvery >= 0 && EvalBatches >= 0, "eval-every, eval-batches and save-every must be >= 0.", nameof(EvalEvery));
     }
-
-    /// <summary>The adapter hyper-parameters for the adapter methods.</summary>
-    public AdapterOptions ToAdapterOptions() =>
-        new(Method.AdapterKindOf() ?? AdapterKind.LoRA, Rank, Alpha, Experts, RouterInit, Seed, Dropout);
 }

@@ -41,24 +41,20 @@ public sealed partial class AdapterTests
     }
 
     [Theory]
-    [InlineData(AdapterKind.MoR, 0f)]
-    [InlineData(AdapterKind.MoELoRA, 0f)]
-    [InlineData(AdapterKind.MoR, 0.4f)]
-    public void BalanceGradientOfRouterAndInputMatchesFiniteDifferences(AdapterKind kind, float dropout)
+    [InlineData("mor", 0f)]
+    [InlineData("moe-lora", 0f)]
+    [InlineData("mor", 0.4f)]
+    public void BalanceGradientOfRouterAndInputMatchesFiniteDifferences(string method, float dropout)
     {
         const float weight = 0.37f;
-        (AdaptedLinear layer, double[] w) = Build(kind, T, Din, Dout, R, N, seed: 9, dropout);
+        (AdaptedLinear layer, double[] w) = Build(method, T, Din, Dout, R, N, seed: 9, dropout);
         using (layer)
         {
             var routed = (IRoutedAdapter)layer.Adapter!;
             // Router weights of ±6 (Build gives ±0.5) keep the gates far from uniform, where the term has a gradient.
             var tensors = routed.Export().ToDictionary(e => e.Suffix, e => e.Suffix.Contains("router") ? e with { Data = F(Random(e.Data.Length, 21, 6.0)) } : e);
             routed.Import(tensors);
-            routed.RouterBalanceWeight = weight;
-            if (dropout > 0)
-            {
-                routed.DropoutSeed = 0xBA1A5CEUL;
-            }
+            var pass = new AdapterPass(dropout > 0 ? 0xBA1A5CEUL : null, weight);
 
             // x in [0, 1): tokens share a direction, so their gates do not average out to uniform usage.
             double[] x = [.. Random(T * Din, 11).Select(v => v + 0.5)], dy = Random(T * Dout, 12), dx0 = Random(T * Din, 13);
@@ -66,8 +62,8 @@ public sealed partial class AdapterTests
             using Tensor yt = Tensor.Zeros(Device.Cpu, DType.F32, T, Dout);
             using Tensor dyt = Tensor.FromSpan<float>(Device.Cpu, F(dy), T, Dout);
             using Tensor dxt = Tensor.FromSpan<float>(Device.Cpu, F(dx0), T, Din);
-            layer.Forward(xt, yt);
-            layer.Backward(xt, dyt, dxt);
+            layer.Forward(xt, yt, pass);
+            layer.Backward(xt, dyt, dxt, pass);
 
             // The mask the adapter path saw (ones without dropout): x_d = x ⊙ mask feeds the router and the adapter.
             double[] mask = Enumerable.Repeat(1.0, T * Din).ToArray();
@@ -76,13 +72,13 @@ public sealed partial class AdapterTests
                 using Tensor ones = Tensor.FromSpan<float>(Device.Cpu, Enumerable.Repeat(1f, T * Din).ToArray(), T, Din);
                 using Tensor maskT = Tensor.Zeros(Device.Cpu, DType.F32, T, Din);
                 MoR.Interop.NativeCall.Check(
-                    MoR.Interop.NativeMethods.mor_dropout(Device.Cpu.Context, MoR.Interop.StreamHandle.Default, T * Din, dropout, 0xBA1A5CEUL, 0, ones.Handle, maskT.Handle),
+                    MoR.Interop.NativeMethods.mor_dropout(Device.Cpu.Context, MoR.Interop.StreamHandle.Default, T * Din, dropout, pass.DropoutKey(layer.Name)!.Value, 0, ones.Handle, maskT.Handle),
                     "mor_dropout");
                 mask = D(maskT.ToArray<float>());
             }
 
-            Func<double[][], double[]> adapterForward = Reference(kind, layer, w, T, Din, Dout, R, N);
-            int router = kind == AdapterKind.MoR ? 4 : 2;  // Export order: the router is mor_router.weight / moe_router.weight
+            Func<double[][], double[]> adapterForward = Reference(layer, w, T, Din, Dout, R, N);
+            int router = routed.Export().Select(e => e.Suffix).ToList().FindIndex(s => s.Contains("router", StringComparison.Ordinal));  // Export order: the router is mor_router.weight / moe_router.weight
             // Outputs [y ; B], weighted by [dy ; weight]: the finite difference of Σ dy·y + weight·B.
             double[] Objective(double[][] q)
             {
@@ -103,18 +99,17 @@ public sealed partial class AdapterTests
             foreach (int k in new[] { router, p.Length - 1, 0 })
             {
                 double[] numeric = Enumerable.Range(0, p[k].Length).Select(i => AdapterReference.Numeric(Objective, p, k, i, weights)).ToArray();
-                AssertClose(numeric, analytic[k], 1e-4, $"{kind} balance gradient {k} ({(k < p.Length - 1 ? routed.Export()[k].Suffix : "dx")})");
+                AssertClose(numeric, analytic[k], 1e-4, $"{method} balance gradient {k} ({(k < p.Length - 1 ? routed.Export()[k].Suffix : "dx")})");
             }
         }
     }
 
     [Theory]
-    [InlineData(AdapterKind.MoR)]
-    [InlineData(AdapterKind.MoELoRA)]
-    public void ZeroBalanceWeightLeavesGradientsBitIdentical(AdapterKind kind)
+    [MemberData(nameof(TestAdapters.RoutedMethods), MemberType = typeof(TestAdapters))]
+    public void ZeroBalanceWeightLeavesGradientsBitIdentical(string method)
     {
-        (AdaptedLinear plain, _) = Build(kind, T, Din, Dout, R, N, seed: 5);
-        (AdaptedLinear toggled, _) = Build(kind, T, Din, Dout, R, N, seed: 5);
+        (AdaptedLinear plain, _) = Build(method, T, Din, Dout, R, N, seed: 5);
+        (AdaptedLinear toggled, _) = Build(method, T, Din, Dout, R, N, seed: 5);
         using (plain)
         using (toggled)
         {
@@ -125,17 +120,16 @@ public sealed partial class AdapterTests
             var routed = (IRoutedAdapter)toggled.Adapter!;
 
             // A pass with the term on, then gradients cleared and the weight back to 0.
-            routed.RouterBalanceWeight = 0.5f;
-            toggled.Forward(x, y);
-            toggled.Backward(x, dy, dxToggled);
+            var balanced = new AdapterPass(null, 0.5f);
+            toggled.Forward(x, y, balanced);
+            toggled.Backward(x, dy, dxToggled, balanced);
             foreach (Parameter param in routed.Parameters) param.ZeroGrad();
             dxToggled.CopyFrom<float>(new float[T * Din]);
-            routed.RouterBalanceWeight = 0f;
 
-            plain.Forward(x, y);
-            plain.Backward(x, dy, dxPlain);
-            toggled.Forward(x, y);
-            toggled.Backward(x, dy, dxToggled);
+            plain.Forward(x, y, AdapterPass.Inference);
+            plain.Backward(x, dy, dxPlain, AdapterPass.Inference);
+            toggled.Forward(x, y, AdapterPass.Inference);
+            toggled.Backward(x, dy, dxToggled, AdapterPass.Inference);
             Assert.Equal(dxPlain.ToArray<float>(), dxToggled.ToArray<float>());
             foreach ((Parameter a, Parameter b) in plain.Adapter!.Parameters.Zip(routed.Parameters))
             {

@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using MoR.Benchmarks;
 
 namespace MoR.Tests.Benchmarks;
@@ -51,7 +52,7 @@ public sealed class BenchmarkRunnerTests
 
         LayerBenchmarkReport report = LayerBenchmark.Run(Device.Cpu, options);
 
-        Assert.Equal([LayerMethod.Base, LayerMethod.LoRA, LayerMethod.MoELoRA, LayerMethod.MoR], report.Results.Select(r => r.Method));
+        Assert.Equal(["base", .. AdapterMethods.All.Select(m => m.Name)], report.Results.Select(r => r.Method));
         Assert.Same(options, report.Options);
         LayerFlops flops = options.Flops;
         foreach (LayerResult r in report.Results)
@@ -59,12 +60,12 @@ public sealed class BenchmarkRunnerTests
             AssertTiming(r.Timing, options.Iterations);
             Assert.True(double.IsFinite(r.OverheadPercent), $"{r.Method}: overhead {r.OverheadPercent}");
             Assert.True(double.IsFinite(r.Gflops) && r.Gflops > 0, $"{r.Method}: {r.Gflops} GFLOP/s");
-            Assert.Equal(flops.TrainingStepFloorPercent(r.Method), r.FlopFloorPercent);
-            double expectedOverhead = 100 * (r.Timing.MedianMs - report[LayerMethod.Base].Timing.MedianMs) / report[LayerMethod.Base].Timing.MedianMs;
+            Assert.Equal(flops.TrainingStepFloorPercent(options.ConfigFor(r.Method)), r.FlopFloorPercent);
+            double expectedOverhead = 100 * (r.Timing.MedianMs - report[LayerBenchmarkOptions.Base].Timing.MedianMs) / report[LayerBenchmarkOptions.Base].Timing.MedianMs;
             Assert.Equal(expectedOverhead, r.OverheadPercent, precision: 9);
         }
 
-        Assert.Equal(0, report[LayerMethod.Base].OverheadPercent);
+        Assert.Equal(0, report[LayerBenchmarkOptions.Base].OverheadPercent);
     }
 
     [Fact]
@@ -94,12 +95,13 @@ public sealed class BenchmarkRunnerTests
     public void SessionReportNeedsOneTimingPerMethod()
     {
         using LayerBenchmarkSession session = LayerBenchmarkSession.Create(Device.Cpu, Tiny);
-        session.Step(LayerMethod.MoR);
+        session.Step("mor");
         var environment = BenchmarkEnvironment.Capture(Device.Cpu);
         var t = new TimingSummary(1, 1, 1, 1);
 
+        Assert.Equal(1 + AdapterMethods.All.Count, LayerBenchmarkSession.Methods.Count);  // the frozen base, then every registered method
         Assert.Throws<ArgumentException>(() => session.CreateReport([t, t], environment));
-        Assert.Equal(4, session.CreateReport([t, t, t, t], environment).Results.Count);
+        Assert.Equal(LayerBenchmarkSession.Methods.Count, session.CreateReport([.. Enumerable.Repeat(t, LayerBenchmarkSession.Methods.Count)], environment).Results.Count);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using MoR.Adapters;
 using MoR.Benchmarks;
 using MoR.Data;
 using MoR.IO;
@@ -18,24 +19,24 @@ public sealed class TrainBenchmarkTests
     private static readonly TrainBenchmarkOptions Tiny = new(Batch: 2, SeqLen: 16, Steps: 2, Warmup: 1, Rank: 4, Experts: 3);
 
     [Theory]
-    [InlineData(TrainingMethod.LoRA)]
-    [InlineData(TrainingMethod.MoR)]
-    [InlineData(TrainingMethod.MoELoRA)]
-    [InlineData(TrainingMethod.Full)]
-    public void Every_method_reports_steps_losses_parameters_and_a_breakdown(TrainingMethod method)
+    [InlineData("lora")]
+    [InlineData("mor")]
+    [InlineData("moe-lora")]
+    [InlineData("full")]
+    public void Every_method_reports_steps_losses_parameters_and_a_breakdown(string method)
     {
         LlamaConfig config = ModelPreset.Get("tiny");
-        using LlamaModel model = LlamaModel.CreateRandom(config, Device.Cpu, seed: 3, trainable: method == TrainingMethod.Full);
+        using LlamaModel model = LlamaModel.CreateRandom(config, Device.Cpu, seed: 3, trainable: method == AdapterMethods.FullFineTuning);
 
         TrainBenchmarkResult r = TrainBenchmark.Run(model, "tiny", Tiny with { Method = method });
 
-        Assert.Equal(method.ToName(), r.Method);
+        Assert.Equal(method, r.Method);
         Assert.Equal(Tiny.Warmup + Tiny.Steps + 1, r.Losses.Count); // warm-up, timed, profiled
         Assert.All(r.Losses, l => Assert.True(double.IsFinite(l) && l > 0));
         Assert.Equal(Tiny.Steps, r.Step.Iterations);
         Assert.Equal(TrainBenchmark.ParameterCount(config), r.ModelParameters);
         Assert.Equal(model.TrainableParameters().Sum(p => p.Numel), r.TrainableParameters);
-        Assert.Equal(method == TrainingMethod.Full ? r.ModelParameters : model.Linears.Values.Sum(l => l.Adapter?.Parameters.Sum(p => p.Numel) ?? 0),
+        Assert.Equal(method == AdapterMethods.FullFineTuning ? r.ModelParameters : model.Linears.Values.Sum(l => l.Adapter?.Parameters.Sum(p => p.Numel) ?? 0),
             r.TrainableParameters);
         Assert.Equal(2.0 * 16 / (r.Step.MedianMs / 1000), r.TokensPerSecond, 6);
         // A step after warm-up reuses the activations and the allocator's cached blocks.
@@ -43,7 +44,7 @@ public sealed class TrainBenchmarkTests
         Assert.True(r.PeakDeviceBytes > 0 && r.PeakResidentBytes > r.PeakDeviceBytes);
 
         Assert.Equal(1.0, r.Breakdown.Sum(o => o.Share), 6);
-        string[] expected = method == TrainingMethod.Full
+        string[] expected = method == AdapterMethods.FullFineTuning
             ? ["gemm", "attention", "norm/rope/swiglu/embedding", "cross-entropy", "optimizer"]
             : ["gemm", "attention", "adapter kernels", "norm/rope/swiglu/embedding", "cross-entropy", "optimizer"];
         Assert.Subset(r.Breakdown.Select(o => o.Name).ToHashSet(), expected.ToHashSet());
@@ -60,7 +61,7 @@ public sealed class TrainBenchmarkTests
         IReadOnlyList<PackedSequence> rows = TrainBenchmark.RandomRows(model.Config.VocabSize, 2, 16, seed: 9);
         LossResult before = model.Evaluate(new TokenBatch(2, 16, [.. rows.SelectMany(r => r.InputIds)], [.. rows.SelectMany(r => r.Targets)]));
 
-        TrainBenchmarkResult r = TrainBenchmark.Run(model, "tiny", Tiny with { Method = TrainingMethod.LoRA }, rows);
+        TrainBenchmarkResult r = TrainBenchmark.Run(model, "tiny", Tiny with { Method = "lora" }, rows);
 
         // LoRA starts with B = 0: the adapted model's first loss is the base model's.
         Assert.Equal(before.LossSum / before.Tokens, r.Losses[0], 5);
@@ -71,7 +72,7 @@ public sealed class TrainBenchmarkTests
     public void Mismatched_model_and_method_and_bad_rows_are_rejected()
     {
         using LlamaModel frozen = LlamaModel.CreateRandom(ModelPreset.Get("tiny"), Device.Cpu, seed: 1, trainable: false);
-        Assert.Contains("trainable", Assert.Throws<ArgumentException>(() => TrainBenchmark.Run(frozen, "tiny", Tiny with { Method = TrainingMethod.Full })).Message,
+        Assert.Contains("trainable", Assert.Throws<ArgumentException>(() => TrainBenchmark.Run(frozen, "tiny", Tiny with { Method = AdapterMethods.FullFineTuning })).Message,
             StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => TrainBenchmark.Run(frozen, "tiny", Tiny, TrainBenchmark.RandomRows(256, 1, 16, 0)));
         Assert.Throws<ArgumentException>(() => TrainBenchmark.Run(frozen, "tiny", Tiny with { Steps = 0 }));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using MoR.Tests.Adapters;
 using MoR.Adapters;
 using MoR.Cli;
 using MoR.Model;
@@ -150,7 +151,7 @@ public sealed class InferenceCommandTests
     {
         using LlamaModel m = LlamaModel.Load(model, Device.Cpu);
         ulong seed = 1;
-        foreach (string p in AdapterInjector.Attach(m, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Experts = 2, TargetModules = ["up_proj", "v_proj"] }))
+        foreach (string p in AdapterInjector.Attach(m, TestAdapters.Config("mor", rank: 2, experts: 2, targets: ["up_proj", "v_proj"])))
         {
             ModelTestData.Randomize(m.Linears[p].Adapter!, seed++);
         }

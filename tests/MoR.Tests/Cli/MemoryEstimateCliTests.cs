@@ -13,7 +13,7 @@ public sealed class MemoryEstimateCliTests(TrainedRunFixture run) : IClassFixtur
     [InlineData("--micro-batch", "100000", "lora", "--micro-batch")]
     [InlineData("--seq-len", "1000000000", "lora", "--seq-len")]
     [InlineData("--rank", "1000000", "lora", "--rank")]
-    [InlineData("--experts", "1000000", "mor", "--experts")]
+    [InlineData("--experts", "65536", "mor", "--experts")]
     public void An_oversized_flag_is_refused_with_the_estimate_and_the_limit(string flag, string value, string method, string advice)
     {
         using var dir = new TempDirectory();

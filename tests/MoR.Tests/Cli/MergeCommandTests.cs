@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MoR.Tests.Adapters;
 using MoR.Adapters;
 using MoR.Cli;
 using MoR.IO;
@@ -15,12 +16,12 @@ public sealed class MergeCommandTests
     private const int Vocab = 50;
 
     [Theory]
-    [InlineData(AdapterKind.LoRA, null)]
-    [InlineData(AdapterKind.DoRA, null)]
-    [InlineData(AdapterKind.MoR, "mean")]       // zero router: every token's gate is 1/N, so the mean gate is exact
-    [InlineData(AdapterKind.MoELoRA, "mean")]
-    public void The_merged_model_gives_the_logits_of_base_plus_adapter(AdapterKind kind, string? gate)
+    [MemberData(nameof(TestAdapters.Methods), MemberType = typeof(TestAdapters))]
+    public void The_merged_model_gives_the_logits_of_base_plus_adapter(string method)
     {
+        // Routed methods merge with a fixed gate: with a zero router every token's gate is 1/N, so the mean gate is exact.
+        AdapterConfig config = TestAdapters.Config(method, rank: 3, alpha: 5, experts: 3, targets: ["q_proj", "o_proj", "up_proj", "down_proj"]);
+        string? gate = config.IsRouted ? "mean" : null;
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
         using var dir = new TempDirectory();
         string adapterDir = dir.File("adapter"), merged = dir.File("merged");
@@ -28,23 +29,15 @@ public sealed class MergeCommandTests
         float[] expected;
         using (LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu))
         {
-            IReadOnlyList<string> paths = AdapterInjector.Attach(model, new AdapterSpec
-            {
-                Kind = kind,
-                Rank = 3,
-                Alpha = 5,
-                Experts = 3,
-                TargetModules = ["q_proj", "o_proj", "up_proj", "down_proj"],
-            });
+            IReadOnlyList<string> paths = AdapterInjector.Attach(model, config);
             ulong seed = 10;
             foreach (string p in paths)
             {
                 ILinearAdapter adapter = model.Linears[p].Adapter!;
                 ModelTestData.Randomize(adapter, seed++);
-                if (AdapterMerger.NeedsGate(kind))
+                if (config.IsRouted)
                 {
-                    string router = kind == AdapterKind.MoR ? "mor_router.weight" : "moe_router.weight";
-                    adapter.Import(adapter.Export().ToDictionary(t => t.Suffix, t => t.Suffix == router ? t with { Data = new float[t.Data.Length] } : t));
+                    adapter.Import(adapter.Export().ToDictionary(t => t.Suffix, t => t.Suffix.Contains("router", StringComparison.Ordinal) ? t with { Data = new float[t.Data.Length] } : t));
                     adapter.OnParametersChanged();
                 }
             }
@@ -83,7 +76,7 @@ public sealed class MergeCommandTests
         float[] want;
         using (LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu))
         {
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Alpha = 4, Experts = 2, TargetModules = ["up_proj"] });
+            AdapterInjector.Attach(model, TestAdapters.Config("mor", rank: 2, alpha: 4, experts: 2, targets: ["up_proj"]));
             ILinearAdapter mor = model.Linears["model.layers.0.mlp.up_proj"].Adapter!;
             ModelTestData.Randomize(mor, 4);
             Dictionary<string, float[]> t = mor.Export().ToDictionary(x => x.Suffix, x => x.Data);
@@ -132,10 +125,10 @@ public sealed class MergeCommandTests
         string mor = dir.File("mor"), lora = dir.File("lora");
         using (LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu))
         {
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Experts = 4, TargetModules = ["up_proj"] });
+            AdapterInjector.Attach(model, TestAdapters.Config("mor", rank: 2, experts: 4, targets: ["up_proj"]));
             AdapterFolder.Save(mor, model);
             AdapterInjector.DetachAll(model);
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Rank = 2, TargetModules = ["up_proj"] });
+            AdapterInjector.Attach(model, TestAdapters.Config("lora", rank: 2, targets: ["up_proj"]));
             AdapterFolder.Save(lora, model);
         }
 
@@ -146,7 +139,7 @@ public sealed class MergeCommandTests
             ([.. common, "--adapter", mor, "--fixed-gate", "0.5,0.5"], "2 values but the adapter has 4 experts"),
             ([.. common, "--adapter", mor, "--fixed-gate", "0.5,0.5,0.5,0.5"], "sum to 2"),
             ([.. common, "--adapter", mor, "--fixed-gate", "1,x,0,0"], "'x' is not a non-negative number"),
-            ([.. common, "--adapter", lora, "--fixed-gate", "mean"], "MoR and MoE-LoRA adapters only"),
+            ([.. common, "--adapter", lora, "--fixed-gate", "mean"], "adapters only; this adapter is lora"),
             ([.. common, "--adapter", lora, "--dtype", "f16"], "f16"),
             (["merge", "--model", ckpt.Directory, "--adapter", lora], "--output"),
             ([.. common, "--adapter", dir.File("nope")], "is not a folder"),

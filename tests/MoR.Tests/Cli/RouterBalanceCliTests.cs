@@ -29,7 +29,7 @@ public sealed class RouterBalanceCliTests
 
     [Theory]
     [InlineData("mor", "-1", "router balance loss must be a number >= 0; got -1.")]
-    [InlineData("lora", "0.01", "router balance loss needs a routed method (mor, moe-lora); got LoRA.")]
+    [InlineData("lora", "0.01", "--router-balance-loss does not apply to --method lora; it is a flag of moe-lora, mor.")]
     public void Bad_router_balance_loss_is_a_one_line_usage_error(string method, string value, string message)
     {
         (int code, string stdout, string stderr) = CliRunner.Run("finetune", "--model", "x", "--data", "y", "--method", method, "--router-balance-loss", value);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using MoR.Tests.Adapters;
 using MoR.Adapters;
 using MoR.Data;
 using MoR.IO;
@@ -77,7 +78,7 @@ public sealed class InputFuzzTests
         string adapter = TinyCheckpoint.TempDir();
         try
         {
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Experts = 2, TargetModules = ["up_proj", "q_proj"] });
+            AdapterInjector.Attach(model, TestAdapters.Config("mor", rank: 2, experts: 2, targets: ["up_proj", "q_proj"]));
             AdapterFolder.Save(adapter, model);
             AdapterInjector.DetachAll(model);
             string config = Path.Combine(adapter, AdapterConfigFile.FileName);

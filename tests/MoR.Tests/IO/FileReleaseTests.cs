@@ -2,6 +2,7 @@ using MoR.Adapters;
 using MoR.Model;
 using MoR.Tests.Model;
 using MoR.Tests.Training;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.IO;
@@ -22,8 +23,8 @@ public sealed class FileReleaseTests
         using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
         AssertReleased(Directory.GetFiles(ckpt.Directory, "*.safetensors"));
 
-        AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Rank = 2, Alpha = 4, Seed = 3 });
-        var options = new TrainingOptions { Method = TrainingMethod.LoRA, Rank = 2, Alpha = 4, MaxSteps = 2, SaveEvery = 1, MicroBatchSize = 2, SequenceLength = 8 };
+        AdapterInjector.Attach(model, TestAdapters.Config("lora", rank: 2, alpha: 4), seed: 3);
+        var options = new TrainingOptions { Adapter = TestAdapters.Config("lora", rank: 2, alpha: 4), MaxSteps = 2, SaveEvery = 1, MicroBatchSize = 2, SequenceLength = 8 };
         string checkpoints = dir.File("checkpoints");
         using (var trainer = new Trainer(new LlamaTrainingModel(model), options, TinyData.Rows(6, 8, 1), checkpointDirectory: checkpoints))
         {

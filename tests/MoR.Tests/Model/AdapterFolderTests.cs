@@ -1,19 +1,17 @@
 using System.Text.Json.Nodes;
+using MoR.Tests.Adapters;
 using MoR.Adapters;
 using MoR.IO;
 using MoR.Model;
 
 namespace MoR.Tests.Model;
 
-/// <summary>Adapter folders in PEFT's layout: round trips for every kind, PEFT's key names and config fields, and the errors of a mismatch.</summary>
+/// <summary>Adapter folders in PEFT's layout: round trips for every registered method, PEFT's key names and config fields, and the errors of a mismatch.</summary>
 public sealed class AdapterFolderTests
 {
     [Theory]
-    [InlineData(AdapterKind.LoRA)]
-    [InlineData(AdapterKind.DoRA)]
-    [InlineData(AdapterKind.MoELoRA)]
-    [InlineData(AdapterKind.MoR)]
-    public void SavedAdaptersAppliedAtLoadReproduceTheLogits(AdapterKind kind)
+    [MemberData(nameof(TestAdapters.Methods), MemberType = typeof(TestAdapters))]
+    public void SavedAdaptersAppliedAtLoadReproduceTheLogits(string method)
     {
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
         string dir = TinyCheckpoint.TempDir();
@@ -24,7 +22,7 @@ public sealed class AdapterFolderTests
             using (LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu))
             {
                 float[] plain = model.ComputeLogits(1, 7, ids);
-                var paths = AdapterInjector.Attach(model, new AdapterSpec { Kind = kind, Rank = 2, Alpha = 4, Experts = 3, TargetModules = ["up_proj", "q_proj"] });
+                var paths = AdapterInjector.Attach(model, TestAdapters.Config(method, rank: 2, alpha: 4, experts: 3, targets: ["up_proj", "q_proj"]));
                 ulong seed = 1;
                 foreach (string p in paths) ModelTestData.Randomize(model.Linears[p].Adapter!, seed++);
                 expected = model.ComputeLogits(1, 7, ids);
@@ -34,7 +32,7 @@ public sealed class AdapterFolderTests
 
             using LlamaModel fresh = LlamaModel.Load(ckpt.Directory, Device.Cpu);
             AdapterConfigFile config = AdapterFolder.Load(dir, fresh);
-            Assert.Equal(kind, config.Kind);
+            Assert.Equal(method, config.Config.Method.Name);
             Assert.Equal(4, fresh.Linears.Values.Count(l => l.Adapter is not null));
             Assert.Equal(expected, fresh.ComputeLogits(1, 7, ids));
         }
@@ -52,7 +50,7 @@ public sealed class AdapterFolderTests
         try
         {
             using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Rank = 4, Alpha = 8, TargetModules = ["q_proj", "v_proj"] });
+            AdapterInjector.Attach(model, TestAdapters.Config("lora", rank: 4, alpha: 8, targets: ["q_proj", "v_proj"]));
             AdapterFolder.Save(dir, model, baseModelNameOrPath: "TinyLlama/TinyLlama-1.1B");
 
             // What PEFT 0.10–0.13 writes for LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj","v_proj"], task_type="CAUSAL_LM").
@@ -103,7 +101,7 @@ public sealed class AdapterFolderTests
             }
 
             AdapterInjector.DetachAll(model);
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.DoRA, Rank = 4, Alpha = 8, TargetModules = ["up_proj"] });
+            AdapterInjector.Attach(model, TestAdapters.Config("dora", rank: 4, alpha: 8, targets: ["up_proj"]));
             AdapterFolder.Save(dir, model);
             Assert.True(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_config.json")))!["use_dora"]!.GetValue<bool>());
             using SafeTensorsReader dora = SafeTensorsReader.Open(Path.Combine(dir, "adapter_model.safetensors"));
@@ -125,7 +123,7 @@ public sealed class AdapterFolderTests
         {
             using (LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu))
             {
-                AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Experts = 2 });
+                AdapterInjector.Attach(model, TestAdapters.Config("mor", rank: 2, experts: 2));
                 AdapterFolder.Save(dir, model);
             }
 
@@ -188,7 +186,7 @@ public sealed class AdapterFolderTests
         {
             using (LlamaModel model = LlamaModel.Load(small.Directory, Device.Cpu))
             {
-                AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Rank = 2, TargetModules = ["up_proj"] });
+                AdapterInjector.Attach(model, TestAdapters.Config("lora", rank: 2, targets: ["up_proj"]));
                 AdapterFolder.Save(dir, model);
             }
 
@@ -208,17 +206,17 @@ public sealed class AdapterFolderTests
     public void InjectorMatchesNamesPathsAndRegexesAndListsNamesWhenNothingMatches()
     {
         using LlamaModel model = LlamaModel.CreateRandom(TinyCheckpoint.TinyConfig(), Device.Cpu, 1, trainable: false);
-        Assert.Equal(6, AdapterInjector.Match(model, AdapterSpec.DefaultTargetModules.ToArray()).Count);
-        Assert.Equal(["model.layers.1.mlp.up_proj"], AdapterInjector.Match(model, ["model.layers.1.mlp.up_proj"]));
-        Assert.Equal(2, AdapterInjector.Match(model, ["self_attn.o_proj"]).Count);
-        Assert.Equal(["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.k_proj"], AdapterInjector.Match(model, [@"model\.layers\.0\.self_attn\.(q|k)_proj"]));
-        var e = Assert.Throws<ArgumentException>(() => AdapterInjector.Attach(model, new AdapterSpec { TargetModules = ["c_attn"] }));
+        Assert.Equal(6, AdapterInjector.Match(model, TestAdapters.Config("lora")).Count);
+        Assert.Equal(["model.layers.1.mlp.up_proj"], AdapterInjector.Match(model, TestAdapters.Config("lora", targets: ["model.layers.1.mlp.up_proj"])));
+        Assert.Equal(2, AdapterInjector.Match(model, TestAdapters.Config("lora", targets: ["self_attn.o_proj"])).Count);
+        Assert.Equal(["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.k_proj"], AdapterInjector.Match(model, TestAdapters.Config("lora", targets: [@"model\.layers\.0\.self_attn\.(q|k)_proj"])));
+        var e = Assert.Throws<ArgumentException>(() => AdapterInjector.Attach(model, TestAdapters.Config("lora", targets: ["c_attn"])));
         Assert.Contains("gate_proj", e.Message);
 
-        AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Seed = 3 });
+        AdapterInjector.Attach(model, TestAdapters.Config("lora"), seed: 3);
         var a = ((LoRAAdapter)model.Linears["model.layers.0.mlp.gate_proj"].Adapter!).A.Value.ToArray<float>();
         var b = ((LoRAAdapter)model.Linears["model.layers.0.mlp.up_proj"].Adapter!).A.Value.ToArray<float>();
         Assert.NotEqual(a, b);
-        Assert.Throws<ArgumentException>(() => AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA }));
+        Assert.Throws<ArgumentException>(() => AdapterInjector.Attach(model, TestAdapters.Config("lora")));
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using MoR.Adapters;
 using MoR.IO;
 using MoR.Model;
+using MoR.Tests.Adapters;
 using MoR.Tests.IO;
 
 namespace MoR.Tests.Model;
@@ -14,29 +15,26 @@ namespace MoR.Tests.Model;
 public sealed class AdapterSizeCheckTests
 {
     [Theory]
-    [InlineData(AdapterKind.LoRA)]
-    [InlineData(AdapterKind.DoRA)]
-    [InlineData(AdapterKind.MoELoRA)]
-    [InlineData(AdapterKind.MoR)]
-    public void ExportedShapes_and_values_are_exactly_what_an_adapter_exports(AdapterKind kind)
+    [MemberData(nameof(TestAdapters.Methods), MemberType = typeof(TestAdapters))]
+    public void ExportedShapes_and_values_are_exactly_what_an_adapter_exports(string method)
     {
         using Tensor weight = Tensor.FromSpan<float>(Device.Cpu, new float[48 * 32].Select((_, i) => (i % 7) * 0.1f).ToArray(), 48, 32);
         using var linear = new Modules.Linear("model.layers.0.mlp.up_proj", weight.Clone());
-        using ILinearAdapter adapter = AdapterInjector.Create(linear, new AdapterOptions(kind, Rank: 5, Alpha: 4, Experts: 3));
+        AdapterConfig config = TestAdapters.Config(method, rank: 5, alpha: 4, experts: 3);
+        using ILinearAdapter adapter = config.Method.Create(config, linear, seed: 0);
         IReadOnlyList<AdapterTensor> export = adapter.Export();
-        Assert.Equal(export.Select(t => (t.Suffix, string.Join(",", t.Shape))), AdapterSizes.ExportedShapes(kind, 5, 3, 32, 48).Select(t => (t.Suffix, string.Join(",", t.Shape))));
-        Assert.Equal(export.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)), AdapterSizes.ExportedValues(kind, 5, 3, 32, 48));
+        Assert.Equal(export.Select(t => (t.Suffix, string.Join(",", t.Shape))), config.Method.ExportedShapes(config, 32, 48).Select(t => (t.Suffix, string.Join(",", t.Shape))));
     }
 
     [Theory]
-    [InlineData(AdapterKind.LoRA, "r", 100_000, "lora_A.weight")]
-    [InlineData(AdapterKind.MoR, "num_experts", 60_000, "mor_omega_A")]
-    [InlineData(AdapterKind.MoELoRA, "r", 5_000, "moe_lora_A")]
-    public void A_size_the_weights_file_cannot_back_is_refused_before_allocating(AdapterKind kind, string field, int value, string tensor)
+    [InlineData("lora", "r", 100_000, "lora_A.weight")]
+    [InlineData("mor", "num_experts", 60_000, "mor_omega_A")]
+    [InlineData("moe-lora", "r", 5_000, "moe_lora_A")]
+    public void A_size_the_weights_file_cannot_back_is_refused_before_allocating(string method, string field, int value, string tensor)
     {
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
         using var dir = new TempDirectory();
-        string adapter = SavedAdapter(ckpt, dir, kind);
+        string adapter = SavedAdapter(ckpt, dir, method);
         SetField(adapter, field, value);
 
         using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
@@ -55,6 +53,8 @@ public sealed class AdapterSizeCheckTests
     [InlineData("num_experts", "70000", "num_experts")]
     [InlineData("lora_alpha", "1e300", "lora_alpha")]
     [InlineData("lora_alpha", "1e400", "lora_alpha")]
+    [InlineData("lora_alpha", "0", "lora_alpha")]
+    [InlineData("lora_alpha", "-2", "lora_alpha")]
     [InlineData("lora_dropout", "1.5", "lora_dropout")]
     [InlineData("lora_dropout", "-0.1", "lora_dropout")]
     [InlineData("r", "4.5", "r")]
@@ -78,10 +78,10 @@ public sealed class AdapterSizeCheckTests
         Assert.Contains("\"r\" appears twice", e.Message, StringComparison.Ordinal);
     }
 
-    private static string SavedAdapter(TinyCheckpoint ckpt, TempDirectory dir, AdapterKind kind)
+    private static string SavedAdapter(TinyCheckpoint ckpt, TempDirectory dir, string method)
     {
         using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
-        AdapterInjector.Attach(model, new AdapterSpec { Kind = kind, Rank = 2, Experts = 2, TargetModules = ["up_proj"] });
+        AdapterInjector.Attach(model, TestAdapters.Config(method, rank: 2, experts: 2, targets: ["up_proj"]));
         string adapter = dir.File("adapter");
         AdapterFolder.Save(adapter, model);
         return adapter;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using MoR.Data;
 using MoR.IO;
 using MoR.Model;
 using MoR.Numerics;

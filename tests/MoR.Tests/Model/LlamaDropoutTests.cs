@@ -1,4 +1,6 @@
+using MoR.Tests.Adapters;
 using MoR.Adapters;
+using MoR.Data;
 using MoR.Model;
 using MoR.Modules;
 using MoR.Numerics;
@@ -9,13 +11,13 @@ namespace MoR.Tests.Model;
 public sealed class LlamaDropoutTests
 {
     [Theory]
-    [InlineData(AdapterKind.LoRA)]
-    [InlineData(AdapterKind.DoRA)]
-    [InlineData(AdapterKind.MoR)]
-    public void ForwardBackwardDropsOnlyWithAKeyAndEvaluationNeverDrops(AdapterKind kind)
+    [InlineData("lora")]
+    [InlineData("dora")]
+    [InlineData("mor")]
+    public void ForwardBackwardDropsOnlyWithAKeyAndEvaluationNeverDrops(string method)
     {
         using LlamaModel model = LlamaModel.CreateRandom(TinyCheckpoint.TinyConfig(), Device.Cpu, 3, trainable: false);
-        AdapterInjector.Attach(model, new AdapterSpec { Kind = kind, Rank = 2, Alpha = 4, Experts = 2, Seed = 5, Dropout = 0.5f });
+        AdapterInjector.Attach(model, TestAdapters.Config(method, rank: 2, alpha: 4, experts: 2, dropout: 0.5f), seed: 5);
         var rng = new SeededRandom(9);
         foreach (AdaptedLinear linear in model.Linears.Values)
         {
@@ -41,16 +43,15 @@ public sealed class LlamaDropoutTests
         var batch = new TokenBatch(2, 8, ids, targets);
 
         double eval = model.Evaluate(batch).LossSum;
-        double plain = model.ForwardBackward(batch, 1f).LossSum;  // no key: no dropout
+        double plain = model.ForwardBackward(batch, 1f, AdapterPass.Inference).LossSum;  // no key: no dropout
         Assert.Equal(eval, plain, 4);
 
-        model.DropoutSeed = 11;
-        Assert.Equal(eval, model.Evaluate(batch).LossSum);  // evaluation ignores the key
-        double a = model.ForwardBackward(batch, 1f).LossSum, b = model.ForwardBackward(batch, 1f).LossSum;
+        var first = new AdapterPass(DropoutSeed: 11, RouterBalanceWeight: 0f);
+        double a = model.ForwardBackward(batch, 1f, first).LossSum, b = model.ForwardBackward(batch, 1f, first).LossSum;
+        Assert.Equal(eval, model.Evaluate(batch).LossSum);  // evaluation never drops
         Assert.Equal(a, b);  // same key, same masks
         Assert.NotEqual(plain, a, 4);
-        model.DropoutSeed = 12;
-        Assert.NotEqual(a, model.ForwardBackward(batch, 1f).LossSum);
+        Assert.NotEqual(a, model.ForwardBackward(batch, 1f, first with { DropoutSeed = 12 }).LossSum);
         Assert.Equal(eval, model.Evaluate(batch).LossSum);
     }
 }

@@ -1,5 +1,7 @@
+using MoR.Data;
 using MoR.Adapters;
 using MoR.Model;
+using MoR.Tests.Adapters;
 using MoR.Modules;
 using MoR.Tests.Infrastructure;
 using MoR.Training;
@@ -39,22 +41,18 @@ public sealed class LlamaModelCudaTests(ITestOutputHelper output)
     private static Device UnderTest() => Device.Cuda();
 
     [GpuTheory]
-    [InlineData("lora")]
-    [InlineData("dora")]
-    [InlineData("moelora")]
-    [InlineData("mor")]
-    [InlineData("full")]
+    [MemberData(nameof(TestAdapters.MethodsAndFull), MemberType = typeof(TestAdapters))]
     public void ForwardBackwardThreeAdamWStepsAndDecodingMatchTheCpuInF32(string method)
     {
         Device device = UnderTest();
         Assert.False(device.AllowTf32, "TF32 products would not meet F32 tolerances");
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig(kvHeads: 2));
-        bool full = method == "full";
+        bool full = method == AdapterMethods.FullFineTuning;
         using LlamaModel cpu = LlamaModel.Load(ckpt.Directory, Device.Cpu, new ModelLoadOptions { Trainable = full });
         using LlamaModel dut = LlamaModel.Load(ckpt.Directory, device, new ModelLoadOptions { Trainable = full });
         if (!full)
         {
-            AttachTheSameAdapters(cpu, dut, Enum.Parse<AdapterKind>(method, ignoreCase: true));
+            AttachTheSameAdapters(cpu, dut, method);
         }
 
         int[] ids = ModelTestData.Ids(Batch * Seq, ckpt.Config.VocabSize, 31);
@@ -112,19 +110,11 @@ public sealed class LlamaModelCudaTests(ITestOutputHelper output)
 
     // The same adapters on both sides: attached with the same spec, randomised on the CPU (B ≠ 0, so every adapter
     // tensor has a gradient), and the CPU's values imported on the other side.
-    private static void AttachTheSameAdapters(LlamaModel cpu, LlamaModel dut, AdapterKind kind)
+    private static void AttachTheSameAdapters(LlamaModel cpu, LlamaModel dut, string method)
     {
-        var spec = new AdapterSpec
-        {
-            Kind = kind,
-            Rank = 4,
-            Alpha = 8,
-            Experts = 3,
-            TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-            Seed = 5,
-        };
-        IReadOnlyList<string> paths = AdapterInjector.Attach(cpu, spec);
-        Assert.Equal(paths, AdapterInjector.Attach(dut, spec));
+        AdapterConfig config = TestAdapters.Config(method, rank: 4, alpha: 8, experts: 3, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]);
+        IReadOnlyList<string> paths = AdapterInjector.Attach(cpu, config, seed: 5);
+        Assert.Equal(paths, AdapterInjector.Attach(dut, config, seed: 5));
         ulong seed = 40;
         foreach (string path in paths)
         {

@@ -1,3 +1,4 @@
+using MoR.Data;
 using MoR.IO;
 using MoR.Model;
 

@@ -1,5 +1,7 @@
+using MoR.Data;
 using MoR.Adapters;
 using MoR.Model;
+using MoR.Tests.Adapters;
 using MoR.Modules;
 using MoR.Numerics;
 
@@ -29,7 +31,7 @@ public sealed class LlamaModelGradientTests
 
         var named = model.NamedTrainableParameters();
         Assert.Equal(ckpt.Config.ExpectedTensors().Count, named.Count);
-        model.ForwardBackward(new TokenBatch(Batch, Seq, ids, targets), GradScale);
+        model.ForwardBackward(new TokenBatch(Batch, Seq, ids, targets), GradScale, AdapterPass.Inference);
 
         foreach ((string name, Parameter p) in named)
         {
@@ -41,24 +43,13 @@ public sealed class LlamaModelGradientTests
     }
 
     [Theory]
-    [InlineData(AdapterKind.LoRA)]
-    [InlineData(AdapterKind.DoRA)]
-    [InlineData(AdapterKind.MoELoRA)]
-    [InlineData(AdapterKind.MoR)]
-    public void AdapterGradientsMatchFiniteDifferencesAndTheBaseGetsNone(AdapterKind kind)
+    [MemberData(nameof(TestAdapters.Methods), MemberType = typeof(TestAdapters))]
+    public void AdapterGradientsMatchFiniteDifferencesAndTheBaseGetsNone(string method)
     {
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
         using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
-        var spec = new AdapterSpec
-        {
-            Kind = kind,
-            Rank = 3,
-            Alpha = 6,
-            Experts = 3,
-            TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-            Seed = 5,
-        };
-        IReadOnlyList<string> paths = AdapterInjector.Attach(model, spec);
+        AdapterConfig config = TestAdapters.Config(method, rank: 3, alpha: 6, experts: 3, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]);
+        IReadOnlyList<string> paths = AdapterInjector.Attach(model, config, seed: 5);
         Assert.Equal(14, paths.Count);
         ReferenceLlama reference = ckpt.Reference();
         ulong seed = 100;
@@ -66,11 +57,11 @@ public sealed class LlamaModelGradientTests
         {
             ILinearAdapter adapter = model.Linears[path].Adapter!;
             ModelTestData.Randomize(adapter, seed++);
-            reference.Adapters[path] = new ReferenceAdapter(adapter.Options, [.. adapter.Parameters.Select(ModelTestData.ToDouble)]);
+            reference.Adapters[path] = new ReferenceAdapter(adapter.Config, [.. adapter.Parameters.Select(ModelTestData.ToDouble)]);
         }
 
         int[] ids = ModelTestData.Ids(Batch * Seq, 50, 21), targets = ModelTestData.Targets(Batch * Seq, 50, 22);
-        LossResult loss = model.ForwardBackward(new TokenBatch(Batch, Seq, ids, targets), GradScale);
+        LossResult loss = model.ForwardBackward(new TokenBatch(Batch, Seq, ids, targets), GradScale, AdapterPass.Inference);
         Assert.Equal(reference.Loss(Batch, Seq, ids, targets), loss.LossSum, 1e-4);
 
         // Only adapter parameters are trainable: the frozen base owns no gradient buffer at all.
@@ -90,26 +81,23 @@ public sealed class LlamaModelGradientTests
     }
 
     [Theory]
-    [InlineData(AdapterKind.LoRA)]
-    [InlineData(AdapterKind.DoRA)]
-    [InlineData(AdapterKind.MoELoRA)]
-    [InlineData(AdapterKind.MoR)]
-    public void AdaptersTrainOnABf16FrozenBaseCloseToTheF32Base(AdapterKind kind)
+    [MemberData(nameof(TestAdapters.Methods), MemberType = typeof(TestAdapters))]
+    public void AdaptersTrainOnABf16FrozenBaseCloseToTheF32Base(string method)
     {
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig(), dtype: MoR.IO.SafeTensorDType.BF16);
         using LlamaModel bf16 = LlamaModel.Load(ckpt.Directory, Device.Cpu);
         using LlamaModel f32 = LlamaModel.Load(ckpt.Directory, Device.Cpu, new ModelLoadOptions { FrozenWeightDType = DType.F32 });
         Assert.Equal(DType.BF16, bf16.Linears["model.layers.0.mlp.up_proj"].Base.Weight.DType);
-        var spec = new AdapterSpec { Kind = kind, Rank = 2, Experts = 2, Seed = 1 };
+        AdapterConfig config = TestAdapters.Config(method, rank: 2, experts: 2);
         var batch = new TokenBatch(Batch, Seq, ModelTestData.Ids(14, 50, 1), ModelTestData.Targets(14, 50, 2));
         float[][] grads = new float[2][];
         int m = 0;
         foreach (LlamaModel model in new[] { bf16, f32 })
         {
-            AdapterInjector.Attach(model, spec);
+            AdapterInjector.Attach(model, config, seed: 1);
             ulong seed = 7;
             foreach (var linear in model.Linears.Values.Where(l => l.Adapter is not null)) ModelTestData.Randomize(linear.Adapter!, seed++);
-            LossResult loss = model.ForwardBackward(batch, 1f);
+            LossResult loss = model.ForwardBackward(batch, 1f, AdapterPass.Inference);
             Assert.True(double.IsFinite(loss.LossSum));
             grads[m++] = [.. model.TrainableParameters().SelectMany(p => p.Grad.ToArray<float>())];
         }

@@ -1,3 +1,5 @@
+using MoR.Tests.Adapters;
+using MoR.Data;
 using MoR.Adapters;
 using MoR.Model;
 
@@ -17,7 +19,7 @@ public sealed class ModelLeakTests
         using (TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig()))
         using (LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu))
         {
-            AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Experts = 2 });
+            AdapterInjector.Attach(model, TestAdapters.Config("mor", rank: 2, experts: 2));
             var batch = new TokenBatch(2, 7, ModelTestData.Ids(14, 50, 1), ModelTestData.Targets(14, 50, 2));
             model.ForwardBackward(batch, 1f);
             model.RecomputeActivations = true;
@@ -60,7 +62,7 @@ public sealed class ModelLeakTests
     {
         Settle();
         using LlamaModel model = LlamaModel.CreateRandom(TinyCheckpoint.TinyConfig(), Device.Cpu, 1, trainable: false);
-        AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.MoR, Rank = 2, Experts = 2 });
+        AdapterInjector.Attach(model, TestAdapters.Config("mor", rank: 2, experts: 2));
         var batch = new TokenBatch(2, 7, ModelTestData.Ids(14, 50, 1), ModelTestData.Targets(14, 50, 2));
         model.ForwardBackward(batch, 1f);
         model.ForwardBackward(batch, 1f);

@@ -147,9 +147,9 @@ internal sealed class ReferenceLlama(LlamaConfig config, Dictionary<string, doub
 }
 
 /// <summary>One adapter's parameters in the library's layout (<see cref="ILinearAdapter.Parameters"/> order) and its float64 forward.</summary>
-internal sealed class ReferenceAdapter(AdapterOptions options, double[][] native)
+internal sealed class ReferenceAdapter(AdapterConfig config, double[][] native)
 {
-    public AdapterOptions Options { get; } = options;
+    public AdapterConfig Config { get; } = config;
 
     /// <summary>The parameters exactly as the adapter holds them: FD perturbs these.</summary>
     public double[][] Native { get; } = native;
@@ -159,22 +159,22 @@ internal sealed class ReferenceAdapter(AdapterOptions options, double[][] native
 
     public double[] Apply(double[] w, double[] x, int t, int din, int dout)
     {
-        int r = Options.Rank, n = Options.Experts;
-        double s = Options.Scale;
-        switch (Options.Kind)
+        int r = Config.Rank, n = Config is RoutedAdapterConfig routed ? routed.Experts : 1;
+        double s = Config.Scale;
+        switch (Config)
         {
-            case AdapterKind.LoRA:
+            case LoRAConfig:
                 return AdapterReference.LoRA(Native, w, x, t, din, dout, r, s);
-            case AdapterKind.DoRA:
+            case DoRAConfig:
                 FixedNorm ??= AdapterReference.DoRANorm(Native[0], Native[1], w, din, dout, r, s);
                 return AdapterReference.DoRA(Native, FixedNorm, w, x, t, din, dout, r, s);
-            case AdapterKind.MoR:
+            case MoRConfig:
                 {
                     double[] ag = Native[0];
                     double[][] p = [ag[..(r * din)], ag[(r * din)..], Native[1], Native[2], Native[3]];
                     return AdapterReference.MoR(p, w, x, t, din, dout, r, n, s);
                 }
-            case AdapterKind.MoELoRA:
+            case MoELoRAConfig:
                 {
                     double[] ag = Native[0], bCat = Native[1];
                     int nr = n * r;
@@ -185,7 +185,7 @@ internal sealed class ReferenceAdapter(AdapterOptions options, double[][] native
                     return AdapterReference.MoELoRA([ag[..(nr * din)], ag[(nr * din)..], b], w, x, t, din, dout, r, n, s);
                 }
             default:
-                throw new ArgumentOutOfRangeException(nameof(Options));
+                throw new Xunit.Sdk.XunitException($"No float64 reference for {Config.Method.DisplayName}: add one to ReferenceAdapter.Apply.");
         }
     }
 }

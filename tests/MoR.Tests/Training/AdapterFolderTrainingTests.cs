@@ -6,6 +6,7 @@ using MoR.Model;
 using MoR.Numerics;
 using MoR.Tests.IO;
 using MoR.Tests.Model;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -20,11 +21,8 @@ public sealed class AdapterFolderTrainingTests
     private const int Vocab = 50;
 
     [Theory]
-    [InlineData(TrainingMethod.LoRA)]
-    [InlineData(TrainingMethod.DoRA)]
-    [InlineData(TrainingMethod.MoELoRA)]
-    [InlineData(TrainingMethod.MoR)]
-    public void A_trained_adapter_saved_and_loaded_into_a_fresh_base_gives_identical_logits_and_loss(TrainingMethod method)
+    [MemberData(nameof(TestAdapters.Methods), MemberType = typeof(TestAdapters))]
+    public void A_trained_adapter_saved_and_loaded_into_a_fresh_base_gives_identical_logits_and_loss(string method)
     {
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig());
         using var dir = new TempDirectory();
@@ -39,26 +37,14 @@ public sealed class AdapterFolderTrainingTests
             baseLogits = model.ComputeLogits(2, 6, ids);
             var options = new TrainingOptions
             {
-                Method = method,
-                Rank = 2,
-                Experts = 3,
-                Alpha = 4,
+                Adapter = TestAdapters.Config(method, rank: 2, experts: 3, alpha: 4, targets: ["up_proj", "q_proj", "down_proj"]),
                 MaxSteps = 3,
                 MicroBatchSize = 2,
                 SequenceLength = 8,
                 LearningRate = 5e-2f,
-                TargetModules = ["up_proj", "q_proj", "down_proj"],
                 Seed = 7,
             };
-            AdapterInjector.Attach(model, new AdapterSpec
-            {
-                Kind = method.AdapterKindOf()!.Value,
-                Rank = options.Rank,
-                Alpha = options.Alpha,
-                Experts = options.Experts,
-                TargetModules = [.. options.TargetModules],
-                Seed = options.Seed,
-            });
+            AdapterInjector.Attach(model, options.Adapter, options.Seed);
             using (var trainer = new Trainer(new LlamaTrainingModel(model), options, Rows(8, 8, 3)))
             {
                 TrainingResult result = trainer.Run();
@@ -74,7 +60,7 @@ public sealed class AdapterFolderTrainingTests
         using LlamaModel fresh = LlamaModel.Load(ckpt.Directory, Device.Cpu);
         Assert.Equal(baseLogits, fresh.ComputeLogits(2, 6, ids));
         AdapterConfigFile config = AdapterFolder.Load(dir.Path, fresh);
-        Assert.Equal(method.AdapterKindOf(), config.Kind);
+        Assert.Equal(method, config.Config.Method.Name);
         Assert.Equal(6, fresh.Linears.Values.Count(l => l.Adapter is not null));
         Assert.Equal(trainedLogits, fresh.ComputeLogits(2, 6, ids));
         LossResult loaded = fresh.Evaluate(batch);
@@ -88,8 +74,9 @@ public sealed class AdapterFolderTrainingTests
         using TinyCheckpoint ckpt = TinyCheckpoint.Create(TinyCheckpoint.TinyConfig(layers: 2));
         using var dir = new TempDirectory();
         using LlamaModel model = LlamaModel.Load(ckpt.Directory, Device.Cpu);
-        AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Rank = 4, Alpha = 16, TargetModules = ["gate_proj", "up_proj", "down_proj"] });
-        AdapterConfigFile written = AdapterFolder.Save(dir.Path, model, "meta-llama/Llama-2-7b-hf") with { LoraDropout = 0.05 };
+        AdapterInjector.Attach(model, TestAdapters.Config("lora", rank: 4, alpha: 16, targets: ["gate_proj", "up_proj", "down_proj"]));
+        AdapterConfigFile written = AdapterFolder.Save(dir.Path, model, "meta-llama/Llama-2-7b-hf");
+        written = written with { Config = written.Config with { Dropout = 0.05f } };
         File.WriteAllText(Path.Combine(dir.Path, AdapterConfigFile.FileName), written.ToJson());
 
         // PEFT's LoraModel names: base_model.model.<HF module path>.lora_A.weight / lora_B.weight, no adapter name.
@@ -134,8 +121,8 @@ public sealed class AdapterFolderTrainingTests
 
         // Reading it back keeps every field.
         AdapterConfigFile read = AdapterConfigFile.Read(dir.Path);
-        Assert.Equal((AdapterKind.LoRA, 4, 16f, 0.05, "meta-llama/Llama-2-7b-hf"), (read.Kind, read.Rank, read.Alpha, read.LoraDropout, read.BaseModelNameOrPath));
-        Assert.Equal(["gate_proj", "up_proj", "down_proj"], read.TargetModules!);
+        Assert.Equal(("lora", 4, 16f, 0.05f, "meta-llama/Llama-2-7b-hf"), (read.Config.Method.Name, read.Config.Rank, read.Config.Alpha, read.Config.Dropout, read.BaseModelNameOrPath));
+        Assert.Equal(["gate_proj", "up_proj", "down_proj"], read.Config.TargetModules);
     }
 
     [Fact]
@@ -184,7 +171,7 @@ public sealed class AdapterFolderTrainingTests
 
         using LlamaModel withAdapter = LlamaModel.Load(ckpt.Directory, Device.Cpu);
         AdapterConfigFile config = AdapterFolder.Load(dir.Path, withAdapter);
-        Assert.Equal((AdapterKind.LoRA, r, alpha), (config.Kind, config.Rank, config.Alpha));
+        Assert.Equal(("lora", r, alpha), (config.Config.Method.Name, config.Config.Rank, config.Config.Alpha));
         var lora = Assert.IsType<LoRAAdapter>(withAdapter.Linears["model.layers.0.mlp.up_proj"].Adapter);
         Assert.Equal(a, lora.A.Value.ToArray<float>());
         Assert.Equal(b, lora.B.Value.ToArray<float>());

@@ -3,6 +3,7 @@ using MoR.Data;
 using MoR.IO;
 using MoR.Modules;
 using MoR.Tests.IO;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -16,9 +17,7 @@ public sealed class CheckpointFallbackTests
 {
     private static TrainingOptions Options(int steps) => new()
     {
-        Method = TrainingMethod.LoRA,
-        Rank = 4,
-        Alpha = 8,
+        Adapter = TestAdapters.ConfigOrFull("lora", rank: 4, alpha: 8),
         LearningRate = 2e-2f,
         MaxSteps = steps,
         MicroBatchSize = 2,
@@ -32,7 +31,7 @@ public sealed class CheckpointFallbackTests
     private static string TwoCheckpoints(TempDirectory dir)
     {
         string root = dir.File("checkpoints");
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var model = new TinyLanguageModel("lora");
         using var trainer = new Trainer(model, Options(4), Data, checkpointDirectory: root);
         trainer.Run();
         return root;
@@ -59,7 +58,7 @@ public sealed class CheckpointFallbackTests
         string newest = Path.Combine(root, "checkpoint-00000004");
         Break(Path.Combine(newest, file), how);
 
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var model = new TinyLanguageModel("lora");
         using var trainer = new Trainer(model, Options(6), Data, checkpointDirectory: root);
         string used = trainer.Resume(root, out IReadOnlyList<SkippedCheckpoint> skipped);
 
@@ -89,7 +88,7 @@ public sealed class CheckpointFallbackTests
         Break(Path.Combine(root, "checkpoint-00000004", "trainer_state.json"), "truncated");
         Break(Path.Combine(root, "checkpoint-00000002", "parameters.safetensors"), "truncated");
 
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var model = new TinyLanguageModel("lora");
         using var trainer = new Trainer(model, Options(6), Data, checkpointDirectory: root);
         TrainingCheckpointException e = Assert.Throws<TrainingCheckpointException>(() => trainer.Resume(root));
 
@@ -106,7 +105,7 @@ public sealed class CheckpointFallbackTests
         string newest = Path.Combine(root, "checkpoint-00000004");
         Break(Path.Combine(newest, "trainer_state.json"), "truncated");
 
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var model = new TinyLanguageModel("lora");
         using var trainer = new Trainer(model, Options(6), Data, checkpointDirectory: root);
         JsonFileException e = Assert.Throws<JsonFileException>(() => trainer.Resume(newest));
         Assert.Equal(Path.Combine(newest, "trainer_state.json"), e.FilePath);
@@ -120,7 +119,7 @@ public sealed class CheckpointFallbackTests
         string only = Path.Combine(root, "checkpoint-00000004");
         Break(Path.Combine(only, "optimizer.safetensors"), "NaN");  // the last moment of the last parameter: checked last
 
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA, seed: 9);
+        using var model = new TinyLanguageModel("lora", seed: 9);
         using var trainer = new Trainer(model, Options(6), Data);
         float[][] before = [.. model.TrainableParameters().Select(p => p.Value.ToArray<float>())];
         Assert.Throws<TrainingCheckpointException>(() => TrainingCheckpoint.Load(only, trainer.Optimizer));
@@ -132,8 +131,8 @@ public sealed class CheckpointFallbackTests
     {
         using var dir = new TempDirectory();
         string root = TwoCheckpoints(dir);
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA, rank: 2);
-        using var trainer = new Trainer(model, Options(6) with { Rank = 2 }, Data);
+        using var model = new TinyLanguageModel("lora", rank: 2);
+        using var trainer = new Trainer(model, Options(6) with { Adapter = TestAdapters.Config("lora", rank: 2, alpha: 8) }, Data);
         InvalidDataException e = Assert.Throws<InvalidDataException>(() => trainer.Resume(root));
         Assert.Contains("checkpoint-00000004", e.Message, StringComparison.Ordinal);
     }
@@ -143,7 +142,7 @@ public sealed class CheckpointFallbackTests
     {
         using var dir = new TempDirectory();
         string root = TwoCheckpoints(dir);
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
+        using var model = new TinyLanguageModel("lora");
         using var trainer = new Trainer(model, Options(6), Data.Take(1).ToList());
         InvalidDataException e = Assert.Throws<InvalidDataException>(() => trainer.Resume(root));
         Assert.Contains("was the data or --seq-len changed", e.Message, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using MoR.Data;
 using MoR.Modules;
 using MoR.Numerics;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -13,11 +14,11 @@ namespace MoR.Tests.Training;
 public sealed class OptimizerStepTests
 {
     [Theory]
-    [InlineData(TrainingMethod.LoRA)]
-    [InlineData(TrainingMethod.DoRA)]
-    [InlineData(TrainingMethod.MoR)]
-    [InlineData(TrainingMethod.Full)]
-    public void Weight_decay_multiplies_by_one_minus_lr_times_decay_and_skips_parameters_that_opt_out(TrainingMethod method)
+    [InlineData("lora")]
+    [InlineData("dora")]
+    [InlineData("mor")]
+    [InlineData("full")]
+    public void Weight_decay_multiplies_by_one_minus_lr_times_decay_and_skips_parameters_that_opt_out(string method)
     {
         const float lr = 0.1f, decay = 0.5f;
         using var model = new TinyLanguageModel(method);
@@ -63,7 +64,7 @@ public sealed class OptimizerStepTests
             }
         }
 
-        if (method == TrainingMethod.MoR)
+        if (method == "mor")
         {
             Assert.Contains(ps, p => !p.WeightDecay); // the ω scales
         }
@@ -72,7 +73,7 @@ public sealed class OptimizerStepTests
     [Fact]
     public void The_gradient_norm_is_the_float64_norm_over_every_parameter()
     {
-        using var model = new TinyLanguageModel(TrainingMethod.MoR);
+        using var model = new TinyLanguageModel("mor");
         IReadOnlyList<Parameter> ps = model.TrainableParameters();
         var rng = new SeededRandom(23);
         double sum = 0;
@@ -101,10 +102,7 @@ public sealed class OptimizerStepTests
         List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
         TrainingOptions options = new()
         {
-            Method = TrainingMethod.MoR,
-            Rank = 4,
-            Experts = 3,
-            Alpha = 8,
+            Adapter = TestAdapters.ConfigOrFull("mor", rank: 4, experts: 3, alpha: 8),
             LearningRate = 1e-2f,
             MaxSteps = 1,
             MicroBatchSize = 2,
@@ -143,7 +141,7 @@ public sealed class OptimizerStepTests
 
     private static (double Norm, float[][] FirstMoments) OneStep(TrainingOptions options, List<PackedSequence> rows)
     {
-        using var model = new TinyLanguageModel(options.Method);
+        using var model = new TinyLanguageModel(options.MethodName);
         MoR.Tests.Model.ModelTestData.Randomize(model.Layer.Adapter!, seed: 3); // B ≠ 0: every adapter tensor gets a gradient
         using var trainer = new Trainer(model, options, rows);
         double norm = double.NaN;

@@ -4,6 +4,7 @@ using MoR.IO;
 using MoR.Model;
 using MoR.Modules;
 using MoR.Numerics;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -16,7 +17,7 @@ public sealed class RouterBalanceTrainingTests
 {
     private const int Vocab = 40;
 
-    /// <summary>Forwards to a model and records every weight the trainer sets.</summary>
+    /// <summary>Forwards to a model and records the balance weight of every pass the trainer runs.</summary>
     private sealed class RecordingModel(ITrainingModel inner) : ITrainingModel
     {
         public List<float> Weights { get; } = [];
@@ -27,18 +28,16 @@ public sealed class RouterBalanceTrainingTests
 
         public IReadOnlyList<Parameter> TrainableParameters() => inner.TrainableParameters();
 
-        public TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale) => inner.ForwardBackward(batch, gradScale);
-
-        public TrainingLoss Evaluate(TrainingBatch batch) => inner.Evaluate(batch);
-
-        public void SetRouterBalanceWeight(float weight)
+        public LossResult ForwardBackward(TokenBatch batch, float gradScale, AdapterPass pass)
         {
-            Weights.Add(weight);
-            inner.SetRouterBalanceWeight(weight);
+            Weights.Add(pass.RouterBalanceWeight);
+            return inner.ForwardBackward(batch, gradScale, pass);
         }
+
+        public LossResult Evaluate(TokenBatch batch) => inner.Evaluate(batch);
     }
 
-    private static LlamaModel TinyMoR(TrainingMethod method, RouterInit routerInit)
+    private static LlamaModel TinyMoR(string method, RouterInit routerInit)
     {
         var config = new LlamaConfig
         {
@@ -50,16 +49,7 @@ public sealed class RouterBalanceTrainingTests
             MaxPositionEmbeddings = 32,
         };
         LlamaModel model = LlamaModel.CreateRandom(config, Device.Cpu, seed: 5, trainable: false);
-        AdapterInjector.Attach(model, new AdapterSpec
-        {
-            Kind = method.AdapterKindOf()!.Value,
-            Rank = 2,
-            Alpha = 4,
-            Experts = 4,
-            TargetModules = ["up_proj", "down_proj"],
-            RouterInit = routerInit,
-            Seed = 3,
-        });
+        AdapterInjector.Attach(model, Routed(method, 0f) with { RouterInit = routerInit }, seed: 3);
         return model;
     }
 
@@ -73,26 +63,23 @@ public sealed class RouterBalanceTrainingTests
         })];
     }
 
-    private static TrainingOptions Options(TrainingMethod method, float balance, int steps, int accumulation) => new()
+    private static RoutedAdapterConfig Routed(string method, float balance) =>
+        (RoutedAdapterConfig)MoR.Tests.Adapters.TestAdapters.Config(method, rank: 2, alpha: 4, experts: 4, targets: ["up_proj", "down_proj"]) with { RouterBalanceLoss = balance };
+
+    private static TrainingOptions Options(string method, float balance, int steps, int accumulation) => new()
     {
-        Method = method,
-        Rank = 2,
-        Experts = 4,
-        Alpha = 4,
-        TargetModules = ["up_proj", "down_proj"],
+        Adapter = Routed(method, balance),
         LearningRate = 5e-2f,
         MaxSteps = steps,
         MicroBatchSize = 2,
         GradientAccumulation = accumulation,
         SequenceLength = 8,
-        RouterBalanceLoss = balance,
         Seed = 7,
     };
 
     [Theory]
-    [InlineData(TrainingMethod.MoR)]
-    [InlineData(TrainingMethod.MoELoRA)]
-    public void Uniform_gates_report_exactly_alpha_and_each_micro_batch_gets_alpha_over_their_count(TrainingMethod method)
+    [MemberData(nameof(MoR.Tests.Adapters.TestAdapters.RoutedMethods), MemberType = typeof(MoR.Tests.Adapters.TestAdapters))]
+    public void Uniform_gates_report_exactly_alpha_and_each_micro_batch_gets_alpha_over_their_count(string method)
     {
         // Zero routers give gates of exactly 1/N; B = 0 keeps W_g's task gradient at 0 on step 1 and the balance
         // gradient is 0 at uniform gates, so W_g is still 0 in step 2's forward: both steps report exactly α.
@@ -103,15 +90,18 @@ public sealed class RouterBalanceTrainingTests
         trainer.StepCompleted += (_, m) => reported.Add(m.RouterBalanceLoss);
         trainer.Run();
         Assert.Equal([0.25, 0.25], reported);
-        Assert.Equal([0.25f / 3, 0f, 0.25f / 3, 0f], recorder.Weights);
+        // Each micro-batch's pass carries α over the micro-batch count, already divided among the routed layers.
+        int routedLayers = model.Linears.Values.Count(l => l.Adapter is IRoutedAdapter);
+        Assert.Equal(4, routedLayers);
+        Assert.Equal(Enumerable.Repeat(0.25f / 3 / routedLayers, 6), recorder.Weights);
     }
 
     [Fact]
     public void The_term_is_off_by_default_and_its_metric_appears_only_when_on()
     {
-        using LlamaModel off = TinyMoR(TrainingMethod.MoR, RouterInit.Normal);
+        using LlamaModel off = TinyMoR("mor", RouterInit.Normal);
         var steps = new List<StepMetrics>();
-        using (var trainer = new Trainer(new LlamaTrainingModel(off), Options(TrainingMethod.MoR, 0f, steps: 2, accumulation: 1), Rows(8, 8, 2)))
+        using (var trainer = new Trainer(new LlamaTrainingModel(off), Options("mor", 0f, steps: 2, accumulation: 1), Rows(8, 8, 2)))
         {
             trainer.StepCompleted += (_, m) => steps.Add(m);
             trainer.Run();
@@ -120,9 +110,9 @@ public sealed class RouterBalanceTrainingTests
         Assert.All(steps, m => Assert.Equal(0, m.RouterBalanceLoss));
         Assert.False(MetricsLog.ToJson(steps[0]).ContainsKey("router_balance_loss"));
 
-        using LlamaModel on = TinyMoR(TrainingMethod.MoR, RouterInit.Normal);
+        using LlamaModel on = TinyMoR("mor", RouterInit.Normal);
         steps.Clear();
-        using (var trainer = new Trainer(new LlamaTrainingModel(on), Options(TrainingMethod.MoR, 0.1f, steps: 2, accumulation: 2), Rows(8, 8, 2)))
+        using (var trainer = new Trainer(new LlamaTrainingModel(on), Options("mor", 0.1f, steps: 2, accumulation: 2), Rows(8, 8, 2)))
         {
             trainer.StepCompleted += (_, m) => steps.Add(m);
             trainer.Run();
@@ -134,10 +124,9 @@ public sealed class RouterBalanceTrainingTests
     }
 
     [Theory]
-    [InlineData(TrainingMethod.MoR, -0.01f, "router balance loss must be a number >= 0; got -0.01.")]
-    [InlineData(TrainingMethod.MoR, float.NaN, "router balance loss must be a number >= 0; got NaN.")]
-    [InlineData(TrainingMethod.LoRA, 0.01f, "router balance loss needs a routed method (mor, moe-lora); got LoRA.")]
-    public void Bad_coefficients_are_rejected_naming_the_setting(TrainingMethod method, float balance, string message)
+    [InlineData("mor", -0.01f, "router balance loss must be a number >= 0; got -0.01.")]
+    [InlineData("moe-lora", float.NaN, "router balance loss must be a number >= 0; got NaN.")]
+    public void Bad_coefficients_are_rejected_naming_the_setting(string method, float balance, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => Options(method, balance, 1, 1).Validate());
         Assert.StartsWith(message, e.Message, StringComparison.Ordinal);

@@ -1,8 +1,10 @@
 using MoR.Adapters;
 using MoR.Data;
 using MoR.Interop;
+using MoR.Model;
 using MoR.Modules;
 using MoR.Numerics;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -20,9 +22,8 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
     private readonly Tensor _embedding;
     private readonly AdaptedLinear _layer;
     private readonly Linear _head;
-    private ulong? _dropoutSeed;
 
-    public TinyLanguageModel(TrainingMethod method, ulong seed = 1, int rank = 4, int experts = 3, float dropout = 0f)
+    public TinyLanguageModel(string method, ulong seed = 1, int rank = 4, int experts = 3, float dropout = 0f)
     {
         var rng = new SeededRandom(seed);
         float[] e = new float[Vocab * Hidden], w = new float[Hidden * Hidden], h = new float[Vocab * Hidden];
@@ -30,16 +31,9 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
         rng.FillNormal(w, 0.3);
         rng.FillNormal(h, 0.3);
         _embedding = Tensor.FromSpan<float>(Device.Cpu, e, Vocab, Hidden);
-        var linear = new Linear("model.layers.0.mlp.up_proj", Tensor.FromSpan<float>(Device.Cpu, w, Hidden, Hidden), trainable: method == TrainingMethod.Full);
-        var options = new AdapterOptions(method.AdapterKindOf() ?? AdapterKind.LoRA, rank, 2f * rank, experts, RouterInit.Normal, seed, dropout);
-        ILinearAdapter? adapter = method switch
-        {
-            TrainingMethod.LoRA => new LoRAAdapter(Device.Cpu, Hidden, Hidden, options),
-            TrainingMethod.DoRA => new DoRAAdapter(linear, options),
-            TrainingMethod.MoELoRA => new MoELoRAAdapter(Device.Cpu, Hidden, Hidden, options),
-            TrainingMethod.MoR => new MoRAdapter(Device.Cpu, Hidden, Hidden, options),
-            _ => null,
-        };
+        AdapterConfig? config = MoR.Tests.Adapters.TestAdapters.ConfigOrFull(method, rank, alpha: 2f * rank, experts, dropout);
+        var linear = new Linear("model.layers.0.mlp.up_proj", Tensor.FromSpan<float>(Device.Cpu, w, Hidden, Hidden), trainable: config is null);
+        ILinearAdapter? adapter = config?.Method.Create(config, linear, seed);
         _layer = new AdaptedLinear(linear, adapter);
         _head = new Linear("lm_head", Tensor.FromSpan<float>(Device.Cpu, h, Vocab, Hidden));
     }
@@ -53,11 +47,9 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
     public IReadOnlyList<Parameter> TrainableParameters() =>
         _layer.Adapter?.Parameters ?? [_layer.Base.WeightParameter!];
 
-    public TrainingLoss ForwardBackward(TrainingBatch batch, float gradScale) => Run(batch, gradScale);
+    public LossResult ForwardBackward(TokenBatch batch, float gradScale, AdapterPass pass) => Run(batch, gradScale, pass);
 
-    public TrainingLoss Evaluate(TrainingBatch batch) => Run(batch, 0f);
-
-    public void SetDropoutSeed(ulong? seed) => _dropoutSeed = seed;
+    public LossResult Evaluate(TokenBatch batch) => Run(batch, 0f, AdapterPass.Inference);
 
     public void Dispose()
     {
@@ -66,7 +58,7 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
         _head.Dispose();
     }
 
-    private TrainingLoss Run(TrainingBatch batch, float gradScale)
+    private LossResult Run(TokenBatch batch, float gradScale, AdapterPass pass)
     {
         long t = batch.InputIds.Length;
         ContextHandle ctx = Device.Context;
@@ -77,12 +69,7 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
         using Tensor logits = Tensor.Empty(Device, DType.F32, t, Vocab);
         using Tensor losses = Tensor.Empty(Device, DType.F32, t);
         NativeCall.Check(NativeMethods.mor_embedding_forward(ctx, StreamHandle.Default, t, Hidden, Vocab, ids.Handle, _embedding.Handle, x.Handle), "mor_embedding_forward");
-        if (_layer.Adapter is { } adapter)
-        {
-            adapter.DropoutSeed = gradScale != 0 ? _dropoutSeed : null;  // training passes only, as LlamaModel
-        }
-
-        _layer.Forward(x, hidden);
+        _layer.Forward(x, hidden, pass);
         _head.Forward(hidden, logits);
         NativeCall.Check(
             NativeMethods.mor_cross_entropy(ctx, StreamHandle.Default, t, Vocab, logits.Handle, targets.Handle, TokenizedExample.IgnoreIndex, losses.Handle, gradScale),
@@ -91,10 +78,10 @@ internal sealed unsafe class TinyLanguageModel : ITrainingModel, IDisposable
         {
             using Tensor dHidden = Tensor.Zeros(Device, DType.F32, t, Hidden);
             _head.Backward(hidden, logits, dHidden);
-            _layer.Backward(x, dHidden, dx: null);
+            _layer.Backward(x, dHidden, dx: null, pass);
         }
 
         double sum = losses.ToArray<float>().Sum(v => (double)v);
-        return new TrainingLoss(sum, batch.TargetCount);
+        return new LossResult(sum, batch.TargetCount);
     }
 }

@@ -1,6 +1,8 @@
+using MoR.Adapters;
 using MoR.Data;
 using MoR.Modules;
 using MoR.Tests.IO;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -8,13 +10,10 @@ namespace MoR.Tests.Training;
 /// <summary>The training loop on <see cref="TinyLanguageModel"/>: learning, exact resume, atomic checkpoints, non-finite safety.</summary>
 public sealed class TrainerTests
 {
-    private static TrainingOptions Options(TrainingMethod method, int steps = 30) => new()
+    private static TrainingOptions Options(string method, int steps = 30, float dropout = 0f) => new()
     {
-        Method = method,
-        Rank = 4,
-        Experts = 3,
-        Alpha = 8,
-        LearningRate = method == TrainingMethod.Full ? 3e-2f : 2e-2f,
+        Adapter = TestAdapters.ConfigOrFull(method, rank: 4, experts: 3, alpha: 8, dropout: dropout),
+        LearningRate = method == AdapterMethods.FullFineTuning ? 3e-2f : 2e-2f,
         WarmupSteps = 2,
         MaxSteps = steps,
         MicroBatchSize = 2,
@@ -28,12 +27,12 @@ public sealed class TrainerTests
         [.. model.TrainableParameters().Select(p => p.Value.ToArray<float>())];
 
     [Theory]
-    [InlineData(TrainingMethod.LoRA)]
-    [InlineData(TrainingMethod.DoRA)]
-    [InlineData(TrainingMethod.MoELoRA)]
-    [InlineData(TrainingMethod.MoR)]
-    [InlineData(TrainingMethod.Full)]
-    public void Loss_decreases_for_every_method(TrainingMethod method)
+    [InlineData("lora")]
+    [InlineData("dora")]
+    [InlineData("moe-lora")]
+    [InlineData("mor")]
+    [InlineData("full")]
+    public void Loss_decreases_for_every_method(string method)
     {
         using var model = new TinyLanguageModel(method);
         List<PackedSequence> rows = TinyData.Rows(32, 8, seed: 3);
@@ -49,10 +48,10 @@ public sealed class TrainerTests
     }
 
     [Theory]
-    [InlineData(TrainingMethod.MoR)]
-    [InlineData(TrainingMethod.DoRA)]
-    [InlineData(TrainingMethod.Full)]
-    public void Resume_after_k_steps_equals_an_uninterrupted_run_bit_for_bit(TrainingMethod method)
+    [InlineData("mor")]
+    [InlineData("dora")]
+    [InlineData("full")]
+    public void Resume_after_k_steps_equals_an_uninterrupted_run_bit_for_bit(string method)
     {
         const int k = 6;
         List<PackedSequence> rows = TinyData.Rows(5, 8, seed: 11);  // 5 rows, batch 2: batches span epochs
@@ -101,17 +100,17 @@ public sealed class TrainerTests
     }
 
     [Theory]
-    [InlineData(TrainingMethod.LoRA)]
-    [InlineData(TrainingMethod.DoRA)]
-    [InlineData(TrainingMethod.MoR)]
-    public void Dropout_changes_the_loss_trajectory_and_resume_stays_bit_exact(TrainingMethod method)
+    [InlineData("lora")]
+    [InlineData("dora")]
+    [InlineData("mor")]
+    public void Dropout_changes_the_loss_trajectory_and_resume_stays_bit_exact(string method)
     {
         const int k = 5;
         List<PackedSequence> rows = TinyData.Rows(5, 8, seed: 11);
         (List<double> Losses, float[][] Params) Straight(float dropout)
         {
             using var model = new TinyLanguageModel(method, dropout: dropout);
-            using var trainer = new Trainer(model, Options(method, steps: 2 * k) with { Dropout = dropout }, rows);
+            using var trainer = new Trainer(model, Options(method, steps: 2 * k, dropout: dropout), rows);
             var losses = new List<double>();
             trainer.StepCompleted += (_, m) => losses.Add(m.Loss);
             trainer.Run();
@@ -126,7 +125,7 @@ public sealed class TrainerTests
         using var dir = new TempDirectory();
         string checkpoints = Path.Combine(dir.Path, "checkpoints");
         using (var model = new TinyLanguageModel(method, dropout: 0.3f))
-        using (var trainer = new Trainer(model, Options(method, steps: 2 * k) with { Dropout = 0.3f }, rows, checkpointDirectory: checkpoints))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k, dropout: 0.3f), rows, checkpointDirectory: checkpoints))
         {
             using var stop = new CancellationTokenSource();
             trainer.StepCompleted += (_, m) =>
@@ -140,7 +139,7 @@ public sealed class TrainerTests
         }
 
         using (var model = new TinyLanguageModel(method, dropout: 0.3f))
-        using (var trainer = new Trainer(model, Options(method, steps: 2 * k) with { Dropout = 0.3f }, rows, checkpointDirectory: checkpoints))
+        using (var trainer = new Trainer(model, Options(method, steps: 2 * k, dropout: 0.3f), rows, checkpointDirectory: checkpoints))
         {
             trainer.Resume(checkpoints);
             var losses = new List<double>();
@@ -160,8 +159,8 @@ public sealed class TrainerTests
     {
         using var dir = new TempDirectory();
         List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
-        using var model = new TinyLanguageModel(TrainingMethod.MoR);
-        using var trainer = new Trainer(model, Options(TrainingMethod.MoR, steps: 4) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
+        using var model = new TinyLanguageModel("mor");
+        using var trainer = new Trainer(model, Options("mor", steps: 4) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
         trainer.StepCompleted += (_, m) =>
         {
             if (m.Step == 3)
@@ -177,8 +176,8 @@ public sealed class TrainerTests
         Assert.Equal(2, state.Step);
 
         // The surviving checkpoint loads, and a fresh trainer resumes from it to the end.
-        using var model2 = new TinyLanguageModel(TrainingMethod.MoR);
-        using var trainer2 = new Trainer(model2, Options(TrainingMethod.MoR, steps: 4) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
+        using var model2 = new TinyLanguageModel("mor");
+        using var trainer2 = new Trainer(model2, Options("mor", steps: 4) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
         trainer2.Resume(dir.Path);
         Assert.Equal(2, trainer2.Step);
         Assert.True(trainer2.Run().Completed);
@@ -191,8 +190,8 @@ public sealed class TrainerTests
     {
         using var dir = new TempDirectory();
         List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
-        using var trainer = new Trainer(model, Options(TrainingMethod.LoRA, steps: 6) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
+        using var model = new TinyLanguageModel("lora");
+        using var trainer = new Trainer(model, Options("lora", steps: 6) with { SaveEvery = 2 }, rows, checkpointDirectory: dir.Path);
         float[][]? atPoison = null;
         trainer.StepCompleted += (_, m) =>
         {
@@ -220,8 +219,8 @@ public sealed class TrainerTests
     public void With_skip_nonfinite_bad_steps_are_skipped_and_counted()
     {
         List<PackedSequence> rows = TinyData.Rows(8, 8, seed: 5);
-        using var model = new TinyLanguageModel(TrainingMethod.LoRA);
-        using var trainer = new Trainer(model, Options(TrainingMethod.LoRA, steps: 4) with { SkipNonFinite = true }, rows);
+        using var model = new TinyLanguageModel("lora");
+        using var trainer = new Trainer(model, Options("lora", steps: 4) with { SkipNonFinite = true }, rows);
         var skipped = new List<bool>();
         trainer.StepCompleted += (_, m) =>
         {
@@ -243,14 +242,14 @@ public sealed class TrainerTests
     {
         using var dir = new TempDirectory();
         List<PackedSequence> rows = TinyData.Rows(4, 8, seed: 5);
-        using (var model = new TinyLanguageModel(TrainingMethod.LoRA))
-        using (var trainer = new Trainer(model, Options(TrainingMethod.LoRA, steps: 2), rows, checkpointDirectory: dir.Path))
+        using (var model = new TinyLanguageModel("lora"))
+        using (var trainer = new Trainer(model, Options("lora", steps: 2), rows, checkpointDirectory: dir.Path))
         {
             trainer.Run();
         }
 
-        using var other = new TinyLanguageModel(TrainingMethod.MoR);
-        using var trainer2 = new Trainer(other, Options(TrainingMethod.MoR, steps: 2), rows);
+        using var other = new TinyLanguageModel("mor");
+        using var trainer2 = new Trainer(other, Options("mor", steps: 2), rows);
         InvalidDataException e = Assert.Throws<InvalidDataException>(() => trainer2.Resume(dir.Path));
         Assert.Contains("parameters", e.Message, StringComparison.Ordinal);
     }

@@ -1,4 +1,6 @@
+using MoR.Adapters;
 using MoR.IO;
+using MoR.Tests.Adapters;
 using MoR.Training;
 
 namespace MoR.Tests.Training;
@@ -21,8 +23,7 @@ public sealed class TrainingMemoryEstimateTests
 
     private static TrainingOptions Lora => new()
     {
-        Method = TrainingMethod.LoRA,
-        Rank = 4,
+        Adapter = TestAdapters.ConfigOrFull("lora", rank: 4),
         MicroBatchSize = 2,
         SequenceLength = 32,
     };
@@ -56,9 +57,9 @@ public sealed class TrainingMemoryEstimateTests
     [Fact]
     public void MoR_counts_its_parameters_Q_buffer_saved_gates_and_backward_scratch()
     {
-        TrainingOptions o = Lora with { Method = TrainingMethod.MoR, Rank = 2, Experts = 3, TargetModules = ["up_proj"] };
+        TrainingOptions o = Lora with { Adapter = TestAdapters.Config("mor", rank: 2, experts: 3, targets: ["up_proj"]) };
         TrainingMemoryEstimate mor = TrainingMemoryEstimate.For(Tiny(), o, attentionWorkers: 0);
-        TrainingMemoryEstimate none = TrainingMemoryEstimate.For(Tiny(), o with { Method = TrainingMethod.Full }, attentionWorkers: 0);
+        TrainingMemoryEstimate none = TrainingMemoryEstimate.For(Tiny(), o with { Adapter = null }, attentionWorkers: 0);
 
         // up_proj 32 -> 64, r = 2, N = 3: A 2·32, B 64·2, ω_A 3·2, ω_B 3·64, router 3·32 = 486 values; Q = 64·3·2 = 384.
         Assert.Equal(4.0 * (486 + 384), mor.Adapters);
@@ -73,16 +74,16 @@ public sealed class TrainingMemoryEstimateTests
     [Fact]
     public void MoE_LoRA_and_DoRA_count_their_own_parameters()
     {
-        TrainingOptions o = Lora with { Rank = 2, Experts = 3, TargetModules = ["down_proj"] };
+        AdapterConfig Sized(string method) => TestAdapters.Config(method, rank: 2, experts: 3, targets: ["down_proj"]);
         // down_proj 64 -> 32. MoE-LoRA: N·r·in + N·out·r + N·in = 384 + 192 + 192; DoRA: r·in + out·r + out = 128 + 64 + 32.
-        Assert.Equal(4.0 * 768, TrainingMemoryEstimate.For(Tiny(), o with { Method = TrainingMethod.MoELoRA }).Adapters);
-        Assert.Equal(4.0 * (224 + 64), TrainingMemoryEstimate.For(Tiny(), o with { Method = TrainingMethod.DoRA }).Adapters);  // + ‖W‖² and norms, 2·32
+        Assert.Equal(4.0 * 768, TrainingMemoryEstimate.For(Tiny(), Lora with { Adapter = Sized("moe-lora") }).Adapters);
+        Assert.Equal(4.0 * (224 + 64), TrainingMemoryEstimate.For(Tiny(), Lora with { Adapter = Sized("dora") }).Adapters);  // + ‖W‖² and norms, 2·32
     }
 
     [Fact]
     public void Full_fine_tuning_keeps_every_weight_in_F32_with_gradient_and_moments()
     {
-        TrainingMemoryEstimate e = TrainingMemoryEstimate.For(Tiny(), Lora with { Method = TrainingMethod.Full }, frozenBytesPerValue: 2);
+        TrainingMemoryEstimate e = TrainingMemoryEstimate.For(Tiny(), Lora with { Adapter = null }, frozenBytesPerValue: 2);
         double values = 4096 + 6144 + 16704 + 96;
         Assert.Equal(4.0 * (values + 8), e.Weights);     // F32 whatever the frozen dtype (+ the RoPE frequencies)
         Assert.Equal(12.0 * values, e.Optimizer);
@@ -130,13 +131,14 @@ public sealed class TrainingMemoryEstimateTests
     [InlineData("experts")]
     public void Each_size_flag_grows_the_estimate_without_overflow(string flag)
     {
-        TrainingOptions small = Lora with { Method = TrainingMethod.MoR };
+        var mor = (MoRConfig)TestAdapters.Config("mor", rank: 4);
+        TrainingOptions small = Lora with { Adapter = mor };
         TrainingOptions huge = flag switch
         {
             "micro-batch" => small with { MicroBatchSize = 100_000 },
             "seq-len" => small with { SequenceLength = 1_000_000_000 },
-            "rank" => small with { Rank = 1_000_000 },
-            _ => small with { Experts = 1_000_000 },
+            "rank" => small with { Adapter = mor with { Rank = 1_000_000 } },
+            _ => small with { Adapter = mor with { Experts = 1_000_000 } },
         };
         double before = TrainingMemoryEstimate.For(Tiny(), small).Total, after = TrainingMemoryEstimate.For(Tiny(), huge).Total;
         Assert.True(after > 100 * before && double.IsFinite(after), $"{flag}: {before} -> {after}");
