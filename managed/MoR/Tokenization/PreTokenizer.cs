@@ -109,22 +109,28 @@ internal abstract class PreTokenizer
                     result.AddRange(segments.Where(s => !s.IsMatch).Select(s => s.Text));
                     break;
                 case "mergedwithprevious":
-                    Merge(segments, result, matchJoinsPrevious: true);
+                    result.AddRange(MergeMatches(segments));
                     break;
                 case "mergedwithnext":
-                    Merge(segments, result, matchJoinsPrevious: false);
+                    // The same merge run from the end: a match joins the segment after it.
+                    segments.Reverse();
+                    result.AddRange(Enumerable.Reverse(MergeMatches(segments, prepend: true)));
                     break;
                 case "contiguous":
-                    for (int i = 0; i < segments.Count; i++)
+                    bool previousMatch = false;
+                    int first = result.Count;
+                    foreach ((string segment, bool isMatch) in segments)
                     {
-                        if (i > 0 && segments[i].IsMatch && segments[i - 1].IsMatch)
+                        if (isMatch && previousMatch && result.Count > first)
                         {
-                            result[^1] += segments[i].Text;
+                            result[^1] += segment;
                         }
                         else
                         {
-                            result.Add(segments[i].Text);
+                            result.Add(segment);
                         }
+
+                        previousMatch = isMatch;
                     }
 
                     break;
@@ -134,38 +140,26 @@ internal abstract class PreTokenizer
             }
         }
 
-        private static void Merge(List<(string Text, bool IsMatch)> segments, List<string> result, bool matchJoinsPrevious)
+        // The Rust library's rule: a match joins the segment before it, unless that segment is itself a match.
+        private static List<string> MergeMatches(List<(string Text, bool IsMatch)> segments, bool prepend = false)
         {
-            int first = result.Count;
-            string? pending = null;
+            var pieces = new List<string>();
+            bool previousMatch = false;
             foreach ((string text, bool isMatch) in segments)
             {
-                if (matchJoinsPrevious)
+                if (isMatch && !previousMatch && pieces.Count > 0)
                 {
-                    if (isMatch && result.Count > first)
-                    {
-                        result[^1] += text;
-                    }
-                    else
-                    {
-                        result.Add(text);
-                    }
-                }
-                else if (isMatch)
-                {
-                    pending = (pending ?? string.Empty) + text;
+                    pieces[^1] = prepend ? text + pieces[^1] : pieces[^1] + text;
                 }
                 else
                 {
-                    result.Add((pending ?? string.Empty) + text);
-                    pending = null;
+                    pieces.Add(text);
                 }
+
+                previousMatch = isMatch;
             }
 
-            if (pending is not null)
-            {
-                result.Add(pending);
-            }
+            return pieces;
         }
     }
 

