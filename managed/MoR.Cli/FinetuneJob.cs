@@ -46,7 +46,7 @@ internal static class FinetuneJob
         progress.Info($"mor finetune: {o.Method.ToName()} on {s.ModelDirectory} ({device}), data {s.DataPath}");
 
         ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(s.ModelDirectory);
-        ChatFormatter? chat = TryChat(s.ModelDirectory);
+        IChatFormat? chat = TryChat(s.ModelDirectory, s.ChatFormat);
         var encoder = new ExampleEncoder(tokenizer, chat, o.MaskPrompt);
         List<TokenizedExample> examples = JsonlDataset.Read(s.DataPath, encoder);
         List<TokenizedExample> train, validation;
@@ -241,15 +241,17 @@ internal static class FinetuneJob
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
-    private static ChatFormatter? TryChat(string modelDirectory)
+    // The model's chat_template, or the named built-in format. A template that does not parse is an error (one line
+    // naming the file and line); no template at all only matters to "messages" records, which then fail naming their line.
+    private static IChatFormat? TryChat(string modelDirectory, string? format)
     {
         try
         {
-            return ChatFormatter.FromDirectory(modelDirectory);
+            return ChatFormats.FromDirectory(modelDirectory, format);
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException or JsonException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or JsonException && e is not MoR.Templates.TemplateException)
         {
-            return null;  // "messages" records then fail with a message naming the line
+            return null;
         }
     }
 

@@ -26,4 +26,7 @@ internal sealed record FinetuneSettings
     public bool Recompute { get; init; }
 
     public bool Bf16Base { get; init; }
+
+    /// <summary>--chat-format: a built-in format for "messages" records; null uses the model's chat_template.</summary>
+    public string? ChatFormat { get; init; }
 }

@@ -10,9 +10,9 @@ namespace MoR.Data;
 /// assistant turns only when <see cref="MaskPrompt"/>) and pre-tokenised <c>{"input_ids"[, "labels"]}</c>.
 /// </summary>
 /// <param name="tokenizer">The model's tokenizer.</param>
-/// <param name="chat">The chat template for <c>messages</c> records; null rejects them.</param>
+/// <param name="chat">The chat format for <c>messages</c> records (the model's own template, or a built-in format); null rejects them.</param>
 /// <param name="maskPrompt">Take no loss on prompts and non-assistant turns.</param>
-public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat, bool maskPrompt = true)
+public sealed class ExampleEncoder(ITextTokenizer tokenizer, IChatFormat? chat, bool maskPrompt = true)
 {
     /// <summary>The tokenizer.</summary>
     public ITextTokenizer Tokenizer { get; } = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
@@ -46,7 +46,7 @@ public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat
             throw new InvalidOperationException("This tokenizer has no chat template, so \"messages\" records cannot be used.");
         }
 
-        ChatEncoding encoding = chat.Encode(Tokenizer, messages, addGenerationPrompt: false);
+        ChatEncoding encoding = chat.EncodeForTraining(Tokenizer, messages);
         int[] labels = new int[encoding.Ids.Length];
         for (int i = 0; i < labels.Length; i++)
         {
