@@ -197,7 +197,7 @@ internal static class FinetuneJob
     /// <summary>Copies the tokenizer files a model folder needs beside its weights.</summary>
     public static void CopyTokenizer(string from, string to)
     {
-        foreach (string name in (string[])["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json"])
+        foreach (string name in (string[])["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json", ChatTemplate.TemplateFileName])
         {
             string source = Path.Combine(from, name);
             if (File.Exists(source))
@@ -249,7 +249,7 @@ internal static class FinetuneJob
         {
             return ChatFormats.FromDirectory(modelDirectory, format);
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or JsonException && e is not MoR.Templates.TemplateException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException or JsonException && e is not MoR.Templates.TemplateException)
         {
             return null;
         }

@@ -89,8 +89,6 @@ internal sealed partial class TemplateInterpreter
                 TestExpression t => EvaluateTest(t, scope),
                 SelectExpression s => Evaluate(s.Test, scope).IsTruthy ? Evaluate(s.Value, scope) : UndefinedValue.Instance,
                 Ternary t => Evaluate(Evaluate(t.Condition, scope).IsTruthy ? t.WhenTrue : t.WhenFalse, scope),
-                IfStatement s => new StringValue(RenderBlock(Evaluate(s.Test, scope).IsTruthy ? s.Body : s.Alternate, scope)),
-                ForStatement s => new StringValue(RenderFor(s, scope)),
                 _ => throw new TemplateError(node.Position, $"cannot evaluate {node.GetType().Name}"),
             };
         }

@@ -26,6 +26,6 @@ public static class ChatFormats
         }
 
         return ChatTemplate.FromDirectory(directory) ?? throw new InvalidOperationException(
-            $"'{directory}' has no chat_template in {TokenizerConfig.FileName}; choose a built-in chat format (--chat-format llama2, llama3, chatml, zephyr or mistral).");
+            $"'{directory}' has no chat template ({ChatTemplate.TemplateFileName}, or chat_template in {TokenizerConfig.FileName}); choose a built-in chat format (--chat-format llama2, llama3, chatml, zephyr or mistral).");
     }
 }

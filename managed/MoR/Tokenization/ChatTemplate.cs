@@ -16,6 +16,9 @@ namespace MoR.Tokenization;
 /// </remarks>
 public sealed partial class ChatTemplate : IChatFormat
 {
+    /// <summary>The file a model directory may keep its template in instead of <c>tokenizer_config.json</c>.</summary>
+    public const string TemplateFileName = "chat_template.jinja";
+
     private readonly string? _bosToken;
     private readonly string? _eosToken;
     private readonly Func<DateTimeOffset>? _clock;
@@ -44,16 +47,20 @@ public sealed partial class ChatTemplate : IChatFormat
     /// conversation: the first <c>&lt;…&gt;</c> token after the reply, e.g. <c>&lt;|im_end|&gt;</c> or <c>&lt;end_of_turn&gt;</c>).</summary>
     public IReadOnlyList<string> StopTokens => _stopTokens ??= FindStopTokens();
 
-    /// <summary>Reads the <c>chat_template</c> of a model directory's <c>tokenizer_config.json</c>.</summary>
+    /// <summary>Reads a model directory's chat template: <c>chat_template.jinja</c> when present (the file newer
+    /// transformers versions save, and which then takes precedence, as there), else the <c>chat_template</c> of
+    /// <c>tokenizer_config.json</c>.</summary>
     /// <param name="directory">The model directory.</param>
     /// <returns>The template, or <see langword="null"/> when the directory has none.</returns>
     /// <exception cref="TemplateException">The template does not parse (the message names the file and line).</exception>
     public static ChatTemplate? FromDirectory(string directory)
     {
         TokenizerConfig config = TokenizerConfig.Load(directory);
-        return config.ChatTemplate is string source
-            ? new ChatTemplate(JinjaTemplate.Parse(source, $"'{Path.Combine(directory, TokenizerConfig.FileName)}'"), config.BosToken, config.EosToken)
-            : null;
+        string file = Path.Combine(directory, TemplateFileName);
+        (string? source, string origin) = File.Exists(file)
+            ? (File.ReadAllText(file), file)
+            : (config.ChatTemplate, Path.Combine(directory, TokenizerConfig.FileName));
+        return source is null ? null : new ChatTemplate(JinjaTemplate.Parse(source, $"'{origin}'"), config.BosToken, config.EosToken);
     }
 
     /// <inheritdoc/>

@@ -132,6 +132,18 @@ public sealed class ChatTemplateTests
     }
 
     [Fact]
+    public void ChatTemplateJinjaTakesPrecedenceOverTokenizerConfig()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("tokenizer_config.json"), """{"chat_template": "config: {{ messages[0].content }}", "eos_token": "</s>"}""");
+        Assert.Equal("config: hi", ChatFormats.FromDirectory(dir.Path).Format([ChatTurn.User("hi")], addGenerationPrompt: false));
+        File.WriteAllText(dir.File("chat_template.jinja"), "file: {{ messages[0].content }}\n");
+        IChatFormat format = ChatFormats.FromDirectory(dir.Path);
+        Assert.Equal("file: hi", format.Format([ChatTurn.User("hi")], addGenerationPrompt: false));
+        Assert.Equal($"'{dir.File("chat_template.jinja")}'", format.Name);
+    }
+
+    [Fact]
     public void WithoutATemplateABuiltInFormatMustBeNamed()
     {
         using var dir = new TempDirectory();
