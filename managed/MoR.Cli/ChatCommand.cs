@@ -18,8 +18,7 @@ internal static class ChatCommand
         var m = new ModelOptions();
         var s = new SamplingOptions();
         var system = new Option<string?>("--system") { Description = "A system message that opens the conversation" };
-        var format = new Option<string?>("--chat-format") { Description = "llama2 | llama3 | chatml | zephyr | mistral (default: detected from tokenizer_config.json)" };
-        format.AcceptOnlyFromAmong("llama2", "llama3", "chatml", "zephyr", "mistral");
+        Option<string?> format = CommonOptions.ChatFormat();
         var command = new Command("chat", "Chat with the model: one message per line on stdin, replies on stdout; ends at end of input") { system, format };
         m.AddTo(command);
         s.AddTo(command);
@@ -29,9 +28,7 @@ internal static class ChatCommand
             string modelDir = parse.GetValue(m.Model)!;
             using LlamaModel model = m.Open(parse, console);
             ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(modelDir);
-            ChatFormatter formatter = parse.GetValue(format) is { } name
-                ? ChatFormatter.FromDirectory(modelDir, ChatFormatter.ParseKind(name))
-                : ChatFormatter.FromDirectory(modelDir);
+            IChatFormat formatter = ChatFormats.FromDirectory(modelDir, parse.GetValue(format));
             using var client = new MoRChatClient(model, tokenizer, formatter, options);
             return Loop(console, client, parse.GetValue(system), options.MaxNewTokens);
         });
@@ -48,7 +45,7 @@ internal static class ChatCommand
 
         int systemTurns = history.Count;
         int positions = client.Model.Config.MaxPositionEmbeddings;
-        console.Error.WriteLine($"mor chat: {client.Formatter.Kind} format; one message per line, /reset forgets the conversation, end of input (Ctrl-D) quits");
+        console.Error.WriteLine($"mor chat: {(client.Formatter is ChatTemplate ? "the chat template of " : "the built-in format ")}{client.Formatter.Name}; one message per line, /reset forgets the conversation, end of input (Ctrl-D) quits");
         while (!console.Cancellation.IsCancellationRequested)
         {
             if (console.StderrIsTerminal)

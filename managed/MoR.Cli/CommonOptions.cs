@@ -13,6 +13,17 @@ internal static class CommonOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Machine-readable output: one JSON object per line on stdout" };
 
+    /// <summary><c>--chat-format</c>: a built-in chat format instead of the model's own <c>chat_template</c>.</summary>
+    public static Option<string?> ChatFormat()
+    {
+        var option = new Option<string?>("--chat-format")
+        {
+            Description = "template | llama2 | llama3 | chatml | zephyr | mistral (default: the model's own chat_template from tokenizer_config.json)",
+        };
+        option.AcceptOnlyFromAmong([.. MoR.Tokenization.ChatFormats.Names]);
+        return option;
+    }
+
     /// <summary>
     /// <c>--threads N</c>, accepted by every command: the CPU backend's thread count (<see cref="MoR.Device.CpuThreads"/>).
     /// </summary>

@@ -45,12 +45,13 @@ internal static class FinetuneCommand
         var nproc = new Option<int>("--nproc") { Description = "Data-parallel ranks on this machine: mor reruns itself under mpirun -np K (each rank takes 1/K of the micro-batches; docs/SCALING.md)", DefaultValueFactory = _ => 1 };
         Option<string> device = CommonOptions.Device();
         Option<bool> json = CommonOptions.Json();
+        Option<string?> chatFormat = CommonOptions.ChatFormat();
 
         var command = new Command("finetune", "Fine-tune a model with LoRA, DoRA, MoE-LoRA, MoR or full fine-tuning; with no arguments, run the embedded quickstart")
         {
             model, data, evalData, valSplit, output, method, lr, warmup, minLr, steps,
             beta1, beta2, eps, wd, clip, accum, micro, seqLen, noPacking, trainOnPrompt, seed, evalEvery, evalBatches, saveEvery, skip,
-            resume, recompute, bf16, memoryLimit, nproc, device, json,
+            resume, recompute, bf16, memoryLimit, nproc, device, json, chatFormat,
         };
         adapterFlags.AddTo(command);
         command.SetAction(parse =>
@@ -129,6 +130,7 @@ internal static class FinetuneCommand
                 Recompute = parse.GetValue(recompute),
                 Bf16Base = parse.GetValue(bf16),
                 MemoryLimitBytes = parse.GetValue(memoryLimit) is string limit ? ByteSize.Parse(limit, "--memory-limit") : null,
+                ChatFormat = parse.GetValue(chatFormat),
             });
         });
         return command;

@@ -50,7 +50,7 @@ internal static class FinetuneJob
         // is read against the model's vocabulary and the run's memory is estimated from them.
         LlamaConfig config = LlamaModel.ReadAndVerify(s.ModelDirectory, out SafeTensorDType storedDType);
         ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(s.ModelDirectory);
-        ChatFormatter? chat = TryChat(s.ModelDirectory);
+        IChatFormat? chat = TryChat(s.ModelDirectory, s.ChatFormat);
         var encoder = new ExampleEncoder(tokenizer, chat, o.MaskPrompt, config.VocabSize);
         List<TokenizedExample> examples = JsonlDataset.Read(s.DataPath, encoder);
         List<TokenizedExample> train, validation;
@@ -223,7 +223,7 @@ internal static class FinetuneJob
     /// <summary>Copies the tokenizer files a model folder needs beside its weights.</summary>
     public static void CopyTokenizer(string from, string to)
     {
-        foreach (string name in (string[])["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json"])
+        foreach (string name in (string[])["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json", ChatTemplate.TemplateFileName])
         {
             string source = Path.Combine(from, name);
             if (File.Exists(source))
@@ -267,15 +267,17 @@ internal static class FinetuneJob
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
-    private static ChatFormatter? TryChat(string modelDirectory)
+    // The model's chat_template, or the named built-in format. A template that does not parse is an error (one line
+    // naming the file and line); no template at all only matters to "messages" records, which then fail naming their line.
+    private static IChatFormat? TryChat(string modelDirectory, string? format)
     {
         try
         {
-            return ChatFormatter.FromDirectory(modelDirectory);
+            return ChatFormats.FromDirectory(modelDirectory, format);
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException or JsonException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException or JsonException && e is not MoR.Templates.TemplateException)
         {
-            return null;  // "messages" records then fail with a message naming the line
+            return null;
         }
     }
 

@@ -29,4 +29,7 @@ internal sealed record FinetuneSettings
 
     /// <summary>--memory-limit: replaces the free memory the device reports as the limit the run's estimate must fit.</summary>
     public long? MemoryLimitBytes { get; init; }
+
+    /// <summary>--chat-format: a built-in format for "messages" records; null uses the model's chat_template.</summary>
+    public string? ChatFormat { get; init; }
 }

@@ -6,8 +6,9 @@ using MoR.Tokenization;
 namespace MoR.Cli;
 
 /// <summary>
-/// <c>mor generate --model DIR [--adapter DIR] --prompt TEXT [sampling flags] [--json]</c>: continues the prompt
-/// (raw text, BOS prepended when the tokenizer has one) and prints the new text on stdout.
+/// <c>mor generate --model DIR [--adapter DIR] --prompt TEXT [--chat [--chat-format F]] [sampling flags] [--json]</c>:
+/// continues the prompt (raw text, BOS prepended when the tokenizer has one; with <c>--chat</c>, the prompt is a user
+/// message rendered with the model's chat template and generation stops at its end of turn) and prints the new text.
 /// </summary>
 internal static class GenerateCommand
 {
@@ -17,7 +18,9 @@ internal static class GenerateCommand
         var s = new SamplingOptions();
         var prompt = new Option<string>("--prompt", "-p") { Description = "The text to continue", Required = true };
         Option<bool> json = CommonOptions.Json();
-        var command = new Command("generate", "Continue a prompt with the model (KV-cached; greedy by default)") { prompt, json };
+        var chat = new Option<bool>("--chat") { Description = "Treat --prompt as a user message: render it with the model's chat template and answer it" };
+        Option<string?> chatFormat = CommonOptions.ChatFormat();
+        var command = new Command("generate", "Continue a prompt with the model (KV-cached; greedy by default)") { prompt, json, chat, chatFormat };
         m.AddTo(command);
         s.AddTo(command);
         command.SetAction(parse =>
@@ -27,6 +30,14 @@ internal static class GenerateCommand
             using LlamaModel model = m.Open(parse, console);
             ITextTokenizer tokenizer = TokenizerLoader.FromDirectory(parse.GetValue(m.Model)!);
             int[] ids = tokenizer.Encode(text, addBos: tokenizer.BosId is not null);
+            if (parse.GetValue(chat) || parse.GetValue(chatFormat) is not null)
+            {
+                IChatFormat format = ChatFormats.FromDirectory(parse.GetValue(m.Model)!, parse.GetValue(chatFormat));
+                ids = format.Encode(tokenizer, [ChatTurn.User(text)], addGenerationPrompt: true).Ids;
+                int[] stops = [.. format.StopTokens.Select(t => tokenizer.TryGetTokenId(t, out int id) ? id : -1).Where(id => id >= 0)];
+                options = options with { StopTokenIds = [.. options.StopTokenIds, .. stops] };
+            }
+
             if (ids.Length == 0)
             {
                 throw new UsageException("--prompt is empty and the tokenizer has no BOS token to start from.");

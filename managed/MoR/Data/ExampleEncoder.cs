@@ -10,10 +10,10 @@ namespace MoR.Data;
 /// assistant turns only when <see cref="MaskPrompt"/>) and pre-tokenised <c>{"input_ids"[, "labels"]}</c>.
 /// </summary>
 /// <param name="tokenizer">The model's tokenizer.</param>
-/// <param name="chat">The chat template for <c>messages</c> records; null rejects them.</param>
+/// <param name="chat">The chat format for <c>messages</c> records (the model's own template, or a built-in format); null rejects them.</param>
 /// <param name="maskPrompt">Take no loss on prompts and non-assistant turns.</param>
 /// <param name="vocabularySize">The model's vocabulary (ids and labels must lie below it); defaults to the tokenizer's.</param>
-public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat, bool maskPrompt = true, int? vocabularySize = null)
+public sealed class ExampleEncoder(ITextTokenizer tokenizer, IChatFormat? chat, bool maskPrompt = true, int? vocabularySize = null)
 {
     /// <summary>The tokenizer.</summary>
     public ITextTokenizer Tokenizer { get; } = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
@@ -50,7 +50,7 @@ public sealed class ExampleEncoder(ITextTokenizer tokenizer, ChatFormatter? chat
             throw new InvalidOperationException("This tokenizer has no chat template, so \"messages\" records cannot be used.");
         }
 
-        ChatEncoding encoding = chat.Encode(Tokenizer, messages, addGenerationPrompt: false);
+        ChatEncoding encoding = chat.EncodeForTraining(Tokenizer, messages);
         int[] labels = new int[encoding.Ids.Length];
         for (int i = 0; i < labels.Length; i++)
         {

@@ -17,10 +17,10 @@ public sealed class MoRChatClient : IChatClient
     /// <summary>Creates a client; the model, tokenizer and formatter are not owned (disposing the client leaves them alone).</summary>
     /// <param name="model">The model, with any adapters attached.</param>
     /// <param name="tokenizer">The model's tokenizer.</param>
-    /// <param name="formatter">The model's chat format.</param>
+    /// <param name="formatter">The model's chat format (its own template, or a built-in format).</param>
     /// <param name="defaults">Generation settings used where <see cref="ChatOptions"/> says nothing.</param>
     /// <param name="modelId">Reported as the model id.</param>
-    public MoRChatClient(LlamaModel model, ITextTokenizer tokenizer, ChatFormatter formatter, GenerationOptions? defaults = null, string? modelId = null)
+    public MoRChatClient(LlamaModel model, ITextTokenizer tokenizer, IChatFormat formatter, GenerationOptions? defaults = null, string? modelId = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
@@ -46,7 +46,7 @@ public sealed class MoRChatClient : IChatClient
     public ITextTokenizer Tokenizer { get; }
 
     /// <summary>The chat format.</summary>
-    public ChatFormatter Formatter { get; }
+    public IChatFormat Formatter { get; }
 
     /// <summary>Generation defaults.</summary>
     public GenerationOptions Defaults { get; }

@@ -3,11 +3,11 @@ using System.Text;
 namespace MoR.Tokenization;
 
 /// <summary>
-/// Renders conversations in the common chat formats. Jinja templates are not executed: the format is
-/// recognised from markers in <c>chat_template</c> (<see cref="Detect"/>) or chosen explicitly, and the
-/// rendering reproduces what the reference template produces.
+/// The five built-in chat formats (LLaMA 2, LLaMA 3, ChatML, Zephyr, Mistral), for models without a
+/// <c>chat_template</c> (a model's own template is run by <see cref="ChatTemplate"/>): chosen explicitly, or
+/// recognised from markers in a template (<see cref="Detect"/>). Each reproduces its reference template's text.
 /// </summary>
-public sealed class ChatFormatter
+public sealed class ChatFormatter : IChatFormat
 {
     private const string Llama2SystemOpen = "<<SYS>>\n";
     private const string Llama2SystemClose = "\n<</SYS>>\n\n";
@@ -31,13 +31,16 @@ public sealed class ChatFormatter
     /// <summary>The format.</summary>
     public ChatTemplateKind Kind { get; }
 
+    /// <inheritdoc/>
+    public string Name => Kind.ToString().ToLowerInvariant();
+
     /// <summary>The BOS token's string.</summary>
     public string BosToken { get; }
 
     /// <summary>The EOS token's string.</summary>
     public string EosToken { get; }
 
-    /// <summary>Token strings that end an assistant turn: generation stops at any of them.</summary>
+    /// <inheritdoc/>
     public IReadOnlyList<string> StopTokens => Kind switch
     {
         ChatTemplateKind.Llama3 => Distinct("<|eot_id|>", EosToken),
@@ -108,10 +111,7 @@ public sealed class ChatFormatter
         return new ChatFormatter(resolved, config.BosToken, config.EosToken);
     }
 
-    /// <summary>Renders a conversation to text, as the reference chat template would.</summary>
-    /// <param name="messages">The conversation.</param>
-    /// <param name="addGenerationPrompt">Append the header that opens the assistant's reply.</param>
-    /// <returns>The prompt text, special tokens written out. Encode it with <c>addBos: false</c> (formats that need BOS include it).</returns>
+    /// <inheritdoc/>
     public string Format(IReadOnlyList<ChatTurn> messages, bool addGenerationPrompt)
     {
         var sb = new StringBuilder();
@@ -124,7 +124,7 @@ public sealed class ChatFormatter
     }
 
     /// <summary>Tokenizes a conversation: special tokens by id, text between them as one piece (as Hugging Face
-    /// tokenizers split on special tokens), with a per-token mask of the assistant's replies.</summary>
+    /// tokenizers split on special tokens), with a per-token mask of the assistant's replies (content and end of turn).</summary>
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="messages">The conversation.</param>
     /// <param name="addGenerationPrompt">Append the header that opens the assistant's reply.</param>
@@ -158,6 +158,9 @@ public sealed class ChatFormatter
         EncodeRun(tokenizer, run, ids, mask);
         return new ChatEncoding([.. ids], [.. mask]);
     }
+
+    /// <inheritdoc/>
+    public ChatEncoding EncodeForTraining(ITextTokenizer tokenizer, IReadOnlyList<ChatTurn> messages) => Encode(tokenizer, messages, addGenerationPrompt: false);
 
     /// <summary>The conversation as segments: text, special tokens, and which parts the assistant wrote.</summary>
     /// <param name="messages">The conversation: an optional leading system message, then user/assistant turns.</param>

@@ -33,6 +33,13 @@ public sealed class TokenizerConfig
     /// <summary>The Jinja <c>chat_template</c> (the <c>default</c> one when several are named), if any.</summary>
     public string? ChatTemplate { get; init; }
 
+    /// <summary><c>clean_up_tokenization_spaces</c>, if stated: decoding removes the space before punctuation and
+    /// English contractions (" ." → ".", " 's" → "'s").</summary>
+    public bool? CleanUpTokenizationSpaces { get; init; }
+
+    /// <summary><c>additional_special_tokens</c>: more token texts decoding leaves out.</summary>
+    public IReadOnlyList<string> AdditionalSpecialTokens { get; init; } = [];
+
     /// <summary><c>added_tokens_decoder</c> entries.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; init; } = [];
 
@@ -74,6 +81,8 @@ public sealed class TokenizerConfig
             UnkToken = ReadTokenText(root, "unk_token", path),
             AddBosToken = root.TryGetProperty("add_bos_token", out JsonElement addBos) && addBos.ValueKind is JsonValueKind.True or JsonValueKind.False ? addBos.GetBoolean() : null,
             ChatTemplate = ReadChatTemplate(root, path),
+            CleanUpTokenizationSpaces = root.TryGetProperty("clean_up_tokenization_spaces", out JsonElement cleanUp) && cleanUp.ValueKind is JsonValueKind.True or JsonValueKind.False ? cleanUp.GetBoolean() : null,
+            AdditionalSpecialTokens = ReadTokenList(root, "additional_special_tokens", path),
             AddedTokens = ReadAddedTokens(root, path),
             ConfigBosTokenId = bos,
             ConfigEosTokenId = eos,
@@ -176,11 +185,46 @@ public sealed class TokenizerConfig
                 throw new InvalidDataException($"'{path}': added_tokens_decoder entry '{p.Name}' must map an id to an object with 'content'.");
             }
 
-            bool special = p.Value.TryGetProperty("special", out JsonElement s) && s.ValueKind == JsonValueKind.True;
-            tokens.Add(new AddedToken(id, content.GetString()!, special));
+            bool special = Flag(p.Value, "special") ?? false;
+            tokens.Add(new AddedToken(id, content.GetString()!, special)
+            {
+                LeftStrip = Flag(p.Value, "lstrip") ?? false,
+                RightStrip = Flag(p.Value, "rstrip") ?? false,
+                Normalized = Flag(p.Value, "normalized") ?? !special,
+            });
         }
 
         return tokens;
+    }
+
+    private static bool? Flag(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out JsonElement v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+
+    // A list of token texts, each a string or an {"content": …} object.
+    private static List<string> ReadTokenList(JsonElement root, string name, string path)
+    {
+        var result = new List<string>();
+        if (!root.TryGetProperty(name, out JsonElement v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return result;
+        }
+
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidDataException($"'{path}': '{name}' must be a list.");
+        }
+
+        foreach (JsonElement item in v.EnumerateArray())
+        {
+            result.Add(item.ValueKind switch
+            {
+                JsonValueKind.String => item.GetString()!,
+                JsonValueKind.Object when item.TryGetProperty("content", out JsonElement c) && c.ValueKind == JsonValueKind.String => c.GetString()!,
+                _ => throw new InvalidDataException($"'{path}': each '{name}' entry must be a string or an object with 'content'."),
+            });
+        }
+
+        return result;
     }
 
     private static int? ReadId(JsonElement root, string name, string path)

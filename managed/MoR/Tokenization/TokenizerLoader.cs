@@ -5,8 +5,8 @@ public static class TokenizerLoader
 {
     /// <summary>
     /// Loads the directory's tokenizer: MoR's <see cref="ByteTokenizer"/> when <c>tokenizer_config.json</c>
-    /// names it; else a byte-level BPE <c>tokenizer.json</c> (preferred when both files exist); else the
-    /// SentencePiece <c>tokenizer.model</c> (also used when <c>tokenizer.json</c> is SentencePiece-style).
+    /// names it; else a BPE <c>tokenizer.json</c>, byte-level or SentencePiece-style (preferred when both files
+    /// exist, as Hugging Face prefers it); else the SentencePiece <c>tokenizer.model</c>.
     /// Special tokens come from <c>tokenizer_config.json</c>, falling back to <c>config.json</c>'s ids.
     /// </summary>
     /// <param name="directory">The model directory.</param>
@@ -32,9 +32,9 @@ public static class TokenizerLoader
         string? jsonProblem = null;
         if (File.Exists(json))
         {
-            if (BpeTextTokenizer.IsSupported(json, out jsonProblem))
+            if (BpeTextTokenizer.TryLoad(json, config, out BpeTextTokenizer? tokenizer, out jsonProblem))
             {
-                return BpeTextTokenizer.Load(json, config);
+                return tokenizer;
             }
         }
 

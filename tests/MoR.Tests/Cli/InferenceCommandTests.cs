@@ -89,12 +89,12 @@ public sealed class InferenceCommandTests
         (int code, string stdout, string stderr) = CliRunner.RunWithInput(
             "hello\n\nsecond message\n/reset\nthird\n", "chat", "--model", model, "--system", "be brief", "--max-new-tokens", "5");
         Assert.True(code == ExitCodes.Ok, stderr);
-        Assert.Contains("ChatMl format", stderr, StringComparison.Ordinal);
+        Assert.Contains("the chat template of", stderr, StringComparison.Ordinal);
         Assert.Contains("conversation cleared", stderr, StringComparison.Ordinal);
 
         // The same conversation through MoRChatClient: history kept across lines, cleared by /reset.
         using LlamaModel m = LlamaModel.Load(model, Device.Cpu);
-        using var client = new MoRChatClient(m, ByteTokenizer.Instance, ChatFormatter.FromDirectory(model), new GenerationOptions { MaxNewTokens = 5 });
+        using var client = new MoRChatClient(m, ByteTokenizer.Instance, ChatFormats.FromDirectory(model), new GenerationOptions { MaxNewTokens = 5 });
         var history = new List<ChatMessage> { new(ChatRole.System, "be brief") };
         var expected = new System.Text.StringBuilder();
         foreach (string line in (string[])["hello", "second message", "RESET", "third"])
