@@ -14,6 +14,7 @@ public static class AdapterMethods
         DoRAMethod.Instance,
         MoELoRAMethod.Instance,
         MoRMethod.Instance,
+        MELoRAMethod.Instance,
     ];
 
     /// <summary>The name <c>mor finetune --method</c> takes for full fine-tuning, which is not an adapter method.</summary>

@@ -42,28 +42,52 @@ public sealed class PeftConfigReader(string directory, JsonObject root)
     };
 
     /// <summary>A finite number, or null when absent.</summary>
-    public double? Number(string name) => Root[name] switch
-    {
-        null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number && double.IsFinite(v.GetValue<double>()) => v.GetValue<double>(),
-        _ => throw Error(name, "must be a finite number"),
-    };
+    public double? Number(string name) => Root[name] is null ? null : NumberValue(name, Root[name]);
 
     /// <summary>An integer in [<paramref name="min"/>, <paramref name="max"/>], or null when absent.</summary>
-    public int? Int(string name, int min, int max)
+    public int? Int(string name, int min, int max) => Root[name] is null ? null : IntValue(name, Root[name], min, max);
+
+    /// <summary><paramref name="node"/> (the value of <paramref name="name"/>) as a finite number.</summary>
+    public double NumberValue(string name, JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && double.IsFinite(v.GetValue<double>())
+            ? v.GetValue<double>()
+            : throw Error(name, "must be a finite number");
+
+    /// <summary><paramref name="node"/> as a number that is positive and finite as a 32-bit float (an alpha).</summary>
+    public double PositiveNumberValue(string name, JsonNode? node)
     {
-        double? d = Number(name);
-        if (d is not double value)
+        double value = NumberValue(name, node);
+        if (!float.IsFinite((float)value))
         {
-            return null;
+            throw Error(name, "is too large for a 32-bit float");
         }
 
+        return (float)value > 0 ? value : throw Error(name, $"must be positive, not {value.ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary><paramref name="node"/> as an integer in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public int IntValue(string name, JsonNode? node, int min, int max)
+    {
+        double value = NumberValue(name, node);
         if (value != Math.Floor(value) || value < min || value > max)
         {
             throw Error(name, $"must be an integer in [{min}, {max}], not {value.ToString(CultureInfo.InvariantCulture)}");
         }
 
         return (int)value;
+    }
+
+    /// <summary>A required non-empty list, each entry read by <paramref name="entry"/> (given the entry's name, e.g. <c>r[2]</c>).</summary>
+    public T[] List<T>(string name, Func<string, JsonNode?, T> entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Root[name] switch
+        {
+            JsonArray { Count: > 0 } array => [.. array.Select((node, i) => entry($"{name}[{i}]", node))],
+            JsonArray => throw Error(name, "is empty"),
+            null => throw Error(name, "is required"),
+            _ => throw Error(name, "must be a list"),
+        };
     }
 
     /// <summary>
@@ -74,17 +98,17 @@ public sealed class PeftConfigReader(string directory, JsonObject root)
         where T : AdapterConfig
     {
         int rank = Int("r", 1, AdapterConfig.MaxRank) ?? 8; // PEFT's default
-        float alpha = (float)(Number("lora_alpha") ?? 8); // PEFT's default
-        if (!float.IsFinite(alpha))
-        {
-            throw Error("lora_alpha", "is too large for a 32-bit float");
-        }
+        float alpha = Root["lora_alpha"] is null ? 8f : (float)PositiveNumberValue("lora_alpha", Root["lora_alpha"]); // PEFT's default
+        return ReadShared(config) with { Rank = rank, Alpha = alpha };
+    }
 
-        if (alpha <= 0)
-        {
-            throw Error("lora_alpha", $"must be positive, not {alpha.ToString(CultureInfo.InvariantCulture)}");
-        }
-
+    /// <summary>
+    /// The fields every method here shares whatever its sizes look like: <c>lora_dropout</c> and <c>target_modules</c>
+    /// (a list, or a string PEFT full-matches as a regular expression), with PEFT's defaults.
+    /// </summary>
+    public T ReadShared<T>(T config)
+        where T : AdapterConfig
+    {
         double dropout = Number("lora_dropout") ?? 0;
         if (dropout is < 0 or >= 1)
         {
@@ -92,7 +116,7 @@ public sealed class PeftConfigReader(string directory, JsonObject root)
         }
 
         (IReadOnlyList<string> targets, string? pattern) = TargetModules();
-        return config with { Rank = rank, Alpha = alpha, Dropout = (float)dropout, TargetModules = targets, TargetModulesPattern = pattern };
+        return config with { Dropout = (float)dropout, TargetModules = targets, TargetModulesPattern = pattern };
     }
 
     private (IReadOnlyList<string> Targets, string? Pattern) TargetModules()

@@ -50,6 +50,27 @@ internal static class AdapterReference
         return y;
     }
 
+    /// <summary>
+    /// MELoRA: a = the n mini A_i [r, p] back to back, b = the mini B_i [q, r]; p = ⌊din/n⌋, q = ⌊dout/n⌋ and block i adds
+    /// s·B_i·A_i·x[ip : ip+p] to y[iq : iq+q] (the tails are not adapted).
+    /// </summary>
+    public static double[] MELoRA(double[] a, double[] b, double[] w, double[] x, int t, int din, int dout, int r, int blocks, double s)
+    {
+        double[] y = Base(w, x, t, din, dout);
+        int p = din / blocks, q = dout / blocks;
+        for (int n = 0; n < t; n++)
+            for (int i = 0; i < blocks; i++)
+            {
+                double[] h = new double[r];
+                for (int k = 0; k < r; k++)
+                    for (int c = 0; c < p; c++) h[k] += a[(((i * r) + k) * p) + c] * x[(n * din) + (i * p) + c];
+                for (int o = 0; o < q; o++)
+                    for (int k = 0; k < r; k++) y[(n * dout) + (i * q) + o] += s * b[(((i * q) + o) * r) + k] * h[k];
+            }
+
+        return y;
+    }
+
     /// <summary>p = {A [r,din], W_g [N,din], ω_A [N,r], B [dout,r], ω_B [N,dout]}.</summary>
     public static double[] MoR(double[][] p, double[] w, double[] x, int t, int din, int dout, int r, int N, double s)
     {

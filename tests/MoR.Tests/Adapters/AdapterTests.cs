@@ -62,6 +62,9 @@ public sealed partial class AdapterTests
                     return p => AdapterReference.DoRA([p[0], p[1], p[2]], norm, w, p[^1], t, din, dout, r, s);
                 }
 
+            case MELoRAConfig m:
+                // Export order: lora_A.0 … lora_A.(n-1), lora_B.0 … lora_B.(n-1)
+                return p => AdapterReference.MELoRA([.. p[..m.Blocks].SelectMany(v => v)], [.. p[m.Blocks..(2 * m.Blocks)].SelectMany(v => v)], w, p[^1], t, din, dout, r, m.Blocks, s);
             default:
                 throw new Xunit.Sdk.XunitException($"No float64 reference for {config.Method.DisplayName}: add one to AdapterTests.Reference.");
         }
@@ -88,6 +91,13 @@ public sealed partial class AdapterTests
                         for (int i = 0; i < n; i++)
                             for (int k = 0; k < r; k++) b[(((i * dout) + j) * r) + k] = bcat[(j * n * r) + (i * r) + k];
                     return [D(ag[..(n * r * din)]), b, D(ag[(n * r * din)..])];
+                }
+            case MELoRAAdapter m:
+                {
+                    // [n, r, p] and [n, q, r] split into the per-block file tensors.
+                    int n = m.Config.Blocks;
+                    double[] a = D(m.A.Grad.ToArray<float>()), b = D(m.B.Grad.ToArray<float>());
+                    return [.. a.Chunk(a.Length / n), .. b.Chunk(b.Length / n)];
                 }
             default:
                 return adapter.Parameters.Select(p => D(p.Grad.ToArray<float>())).ToArray();

@@ -19,7 +19,10 @@ internal static class TestAdapters
     /// <summary>Every method, full fine-tuning included.</summary>
     public static TheoryData<string> MethodsAndFull => [.. AdapterMethods.Names];
 
-    /// <summary><paramref name="method"/>'s default config with these sizes.</summary>
+    /// <summary>
+    /// <paramref name="method"/>'s default config with these sizes; <paramref name="experts"/> is the method's N: the
+    /// experts of a routed method, MELoRA's mini blocks.
+    /// </summary>
     public static AdapterConfig Config(string method, int rank = 8, float? alpha = null, int experts = 8, float dropout = 0f, IReadOnlyList<string>? targets = null)
     {
         AdapterConfig c = AdapterMethods.Get(method).DefaultConfig with
@@ -29,7 +32,12 @@ internal static class TestAdapters
             Dropout = dropout,
             TargetModules = targets ?? AdapterConfig.DefaultTargetModules,
         };
-        return c is RoutedAdapterConfig routed ? routed with { Experts = experts } : c;
+        return c switch
+        {
+            RoutedAdapterConfig routed => routed with { Experts = experts },
+            MELoRAConfig melora => melora with { Blocks = experts },
+            _ => c,
+        };
     }
 
     /// <summary>As <see cref="Config"/>, or null (full fine-tuning) for <c>full</c>.</summary>

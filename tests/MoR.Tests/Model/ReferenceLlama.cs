@@ -184,6 +184,8 @@ internal sealed class ReferenceAdapter(AdapterConfig config, double[][] native)
                             for (int k = 0; k < r; k++) b[(((i * dout) + j) * r) + k] = bCat[(j * nr) + (i * r) + k];
                     return AdapterReference.MoELoRA([ag[..(nr * din)], ag[(nr * din)..], b], w, x, t, din, dout, r, n, s);
                 }
+            case MELoRAConfig m:
+                return AdapterReference.MELoRA(Native[0], Native[1], w, x, t, din, dout, r, m.Blocks, s);
             default:
                 throw new Xunit.Sdk.XunitException($"No float64 reference for {Config.Method.DisplayName}: add one to ReferenceAdapter.Apply.");
         }
