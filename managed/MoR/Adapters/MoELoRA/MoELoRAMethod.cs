@@ -1,10 +1,9 @@
-using System.Text.Json.Nodes;
 using MoR.Modules;
 
 namespace MoR.Adapters;
 
 /// <summary>A dense mixture of LoRA experts with a softmax router: <c>peft_type</c> <c>MOE_LORA</c> with <c>num_experts</c>.</summary>
-public sealed class MoELoRAMethod : AdapterMethod
+public sealed class MoELoRAMethod : RoutedAdapterMethod<MoELoRAConfig>
 {
     private MoELoRAMethod()
     {
@@ -17,32 +16,10 @@ public sealed class MoELoRAMethod : AdapterMethod
     public override string Name => "moe-lora";
 
     /// <inheritdoc/>
+    public override string PeftType => "MOE_LORA";
+
+    /// <inheritdoc/>
     public override string DisplayName => "MoE-LoRA";
-
-    /// <inheritdoc/>
-    public override Type ConfigType => typeof(MoELoRAConfig);
-
-    /// <inheritdoc/>
-    public override AdapterConfig DefaultConfig { get; } = new MoELoRAConfig();
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<AdapterOption> Options => AdapterFlags.Routed(this);
-
-    /// <inheritdoc/>
-    public override bool Recognises(PeftConfigReader file) => file.PeftType == "MOE_LORA";
-
-    /// <inheritdoc/>
-    public override AdapterConfig ReadPeft(PeftConfigReader file) => file.ReadCommon(new MoELoRAConfig()) with
-    {
-        Experts = file.Int("num_experts", 1, RoutedAdapterConfig.MaxExperts) ?? throw file.Error("num_experts", "is required for MOE_LORA"),
-    };
-
-    /// <inheritdoc/>
-    public override void WritePeft(AdapterConfig config, IDictionary<string, JsonNode?> fields)
-    {
-        fields["peft_type"] = "MOE_LORA";
-        fields["num_experts"] = ((MoELoRAConfig)config).Experts;
-    }
 
     /// <inheritdoc/>
     public override ILinearAdapter Create(AdapterConfig config, Linear baseLayer, ulong seed) =>

@@ -1,10 +1,9 @@
-using System.Text.Json.Nodes;
 using MoR.Modules;
 
 namespace MoR.Adapters;
 
 /// <summary>Mixture of Ranks (Tang et al., arXiv 2410.13408): <c>peft_type</c> <c>MOR</c> with <c>num_experts</c>.</summary>
-public sealed class MoRMethod : AdapterMethod
+public sealed class MoRMethod : RoutedAdapterMethod<MoRConfig>
 {
     private MoRMethod()
     {
@@ -17,32 +16,10 @@ public sealed class MoRMethod : AdapterMethod
     public override string Name => "mor";
 
     /// <inheritdoc/>
+    public override string PeftType => "MOR";
+
+    /// <inheritdoc/>
     public override string DisplayName => "MoR";
-
-    /// <inheritdoc/>
-    public override Type ConfigType => typeof(MoRConfig);
-
-    /// <inheritdoc/>
-    public override AdapterConfig DefaultConfig { get; } = new MoRConfig();
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<AdapterOption> Options => AdapterFlags.Routed(this);
-
-    /// <inheritdoc/>
-    public override bool Recognises(PeftConfigReader file) => file.PeftType == "MOR";
-
-    /// <inheritdoc/>
-    public override AdapterConfig ReadPeft(PeftConfigReader file) => file.ReadCommon(new MoRConfig()) with
-    {
-        Experts = file.Int("num_experts", 1, RoutedAdapterConfig.MaxExperts) ?? throw file.Error("num_experts", "is required for MOR"),
-    };
-
-    /// <inheritdoc/>
-    public override void WritePeft(AdapterConfig config, IDictionary<string, JsonNode?> fields)
-    {
-        fields["peft_type"] = "MOR";
-        fields["num_experts"] = ((MoRConfig)config).Experts;
-    }
 
     /// <inheritdoc/>
     public override ILinearAdapter Create(AdapterConfig config, Linear baseLayer, ulong seed) =>
