@@ -6,7 +6,7 @@ namespace MoR.Tests.Adapters;
 /// <summary>
 /// The registry as the tests see it: theories over every registered method (a method added to
 /// <see cref="AdapterMethods.All"/> runs through them, and fails where a test has no float64 reference for it yet),
-/// and configs built by name (unset sizes keep the method's defaults, as <c>new AdapterSpec { ... }</c> did).
+/// and configs built by name (unset sizes keep the method's defaults).
 /// </summary>
 internal static class TestAdapters
 {
