@@ -10,7 +10,9 @@ namespace MoR.Cli;
 /// </summary>
 internal static class GradientCheck
 {
-    private const int T = 3, In = 8, Out = 6, Rank = 2, Experts = 3;
+    // Wide enough for every method's default structure (MELoRA's 8 mini blocks need 8 inputs and outputs); the check
+    // samples at most 8 entries per tensor, so the width costs nothing.
+    private const int T = 3, In = 24, Out = 16, Rank = 2, Experts = 3;
     private const float Step = 1e-2f;
 
     /// <summary>One checked tensor: the largest error relative to max(1, |gradient|).</summary>
