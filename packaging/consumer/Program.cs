@@ -34,15 +34,14 @@ using (LlamaModel random = LlamaModel.CreateRandom(config, Device.Cpu, seed: 7, 
 }
 
 using LlamaModel model = LlamaModel.Load(modelDirectory, Device.Cpu);
-IReadOnlyList<string> adapted = AdapterInjector.Attach(model, new AdapterSpec { Kind = AdapterKind.LoRA, Rank = 4, Alpha = 8, Seed = 1 });
+var lora = new LoRAConfig { Rank = 4, Alpha = 8 };
+IReadOnlyList<string> adapted = AdapterInjector.Attach(model, lora, seed: 1);
 
 var encoder = new ExampleEncoder(ByteTokenizer.Instance, chat: null);
 List<TokenizedExample> examples = [.. Enumerable.Range(0, 40).Select(i => encoder.EncodePromptCompletion($"copy: w{i % 7}\n", $"w{i % 7}"))];
 var options = new TrainingOptions
 {
-    Method = TrainingMethod.LoRA,
-    Rank = 4,
-    Alpha = 8,
+    Adapter = lora,
     LearningRate = 1e-2f,
     WarmupSteps = 0,
     MaxSteps = 12,
