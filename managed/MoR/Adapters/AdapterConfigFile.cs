@@ -29,6 +29,19 @@ public sealed record AdapterConfigFile
     /// <returns>Indented JSON text.</returns>
     public string ToJson()
     {
+        var root = new JsonObject();
+        foreach ((string key, JsonNode? value) in Fields())
+        {
+            root[key] = value;
+        }
+
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>The file's fields, keys sorted: PEFT's LoRA fields with the method's own written over them.</summary>
+    /// <returns>A fresh dictionary (its nodes are not shared with any other).</returns>
+    internal SortedDictionary<string, JsonNode?> Fields()
+    {
         AdapterConfig c = Config;
         var o = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal)
         {
@@ -58,13 +71,7 @@ public sealed record AdapterConfigFile
             ["use_rslora"] = false,
         };
         c.Method.WritePeft(c, o);
-        var root = new JsonObject();
-        foreach ((string key, JsonNode? value) in o)
-        {
-            root[key] = value;
-        }
-
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return o;
     }
 
     // The float as its shortest decimal (0.05f is written 0.05, as PEFT writes it, not 0.05000000074505806).

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using MoR.IO;
 using MoR.Modules;
 
@@ -150,7 +151,18 @@ public static class AdapterFolder
     private static void CheckShapes(string directory, AdapterConfigFile config, string path, Linear linear, Dictionary<string, TensorInfo> found)
     {
         AdapterConfig c = config.Config;
-        foreach ((string suffix, long[] shape) in c.Method.ExportedShapes(c, linear.InFeatures, linear.OutFeatures))
+        IReadOnlyList<(string Suffix, long[] Shape)> shapes;
+        try
+        {
+            shapes = c.Method.ExportedShapes(c, linear.InFeatures, linear.OutFeatures);
+        }
+        catch (ArgumentException e)
+        {
+            // The method cannot take this layer at all (e.g. more MELoRA blocks than the layer has features).
+            throw new AdapterFolderException(directory, KeyPrefix + path, e.Message);
+        }
+
+        foreach ((string suffix, long[] shape) in shapes)
         {
             string key = KeyPrefix + path + "." + suffix;
             if (!found.TryGetValue(suffix, out TensorInfo? info))
@@ -161,22 +173,20 @@ public static class AdapterFolder
             if (!info.Shape.SequenceEqual(shape))
             {
                 throw new AdapterFolderException(
-                    directory, key, $"has shape {info.FormatShape()} but this model needs {TensorInfo.FormatShape(shape)} ({FileSizes(c)}, module {linear.OutFeatures}x{linear.InFeatures})");
+                    directory, key, $"has shape {info.FormatShape()} but this model needs {TensorInfo.FormatShape(shape)} ({FileSizes(config)}, module {linear.OutFeatures}x{linear.InFeatures})");
             }
         }
     }
 
-    // The sizes as adapter_config.json names them (r, and the method's integer fields such as num_experts), since that
-    // file is what the user edits when a shape does not match.
-    private static string FileSizes(AdapterConfig config)
-    {
-        var fields = new Dictionary<string, System.Text.Json.Nodes.JsonNode?>(StringComparer.Ordinal);
-        config.Method.WritePeft(config, fields);
-        IEnumerable<string> sizes = fields
-            .Where(f => f.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out int _))
-            .Select(f => $"{f.Key} = {f.Value}");
-        return string.Join(", ", sizes.Prepend($"r = {config.Rank}"));
-    }
+    // The sizes as adapter_config.json names them (r first, then the method's integer fields such as num_experts or
+    // MELoRA's per-block r list), since that file is what the user edits when a shape does not match.
+    private static string FileSizes(AdapterConfigFile config) =>
+        string.Join(", ", config.Fields()
+            .Where(f => f.Key != "lora_alpha" && (IsInt(f.Value) || (f.Value is JsonArray list && list.All(IsInt))))
+            .OrderBy(f => f.Key != "r")
+            .Select(f => $"{f.Key} = {f.Value!.ToJsonString()}"));
+
+    private static bool IsInt(JsonNode? node) => node is JsonValue v && v.TryGetValue(out int _);
 
     private static Dictionary<string, Dictionary<string, TensorInfo>> GroupByModule(
         string directory, SafeTensorsReader reader, IAdaptableModel model, List<string> targets)

@@ -27,10 +27,13 @@ public sealed class LlamaTrainingModel(LlamaModel model) : ITrainingModel
         ArgumentNullException.ThrowIfNull(pass);
         LossResult loss = Model.ForwardBackward(batch, gradScale, pass);
         // The adapters compute their balance values in backward (from the gates their forward saved).
+        if (pass.RouterBalanceWeight == 0f || gradScale == 0f)
+        {
+            return loss;
+        }
+
         IRoutedAdapter[] routed = [.. Model.Linears.Values.Select(l => l.Adapter).OfType<IRoutedAdapter>()];
-        return pass.RouterBalanceWeight == 0f || gradScale == 0f || routed.Length == 0
-            ? loss
-            : loss with { RouterBalanceSum = routed.Average(a => a.LastRouterBalance) };
+        return routed.Length == 0 ? loss : loss with { RouterBalanceSum = routed.Average(a => a.LastRouterBalance) };
     }
 
     /// <inheritdoc/>

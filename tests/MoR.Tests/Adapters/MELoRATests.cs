@@ -76,7 +76,30 @@ public sealed class MELoRATests
         File.WriteAllText(dir.File(AdapterConfigFile.FileName), o.ToJsonString());
         AdapterFolderException e = Assert.Throws<AdapterFolderException>(() => AdapterConfigFile.Read(dir.Path));
         Assert.Equal(subject, e.Subject);
-        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        Assert.True(e.Message.Contains(message, StringComparison.Ordinal), e.Message);
+    }
+
+    [Theory]
+    [InlineData(4, "has shape", "r = [2,2,2,2]")]
+    [InlineData(1000, "MELoRA with 1000 blocks needs at least 1000 inputs", "base_model.model.")]
+    public void A_folder_whose_block_count_does_not_fit_the_model_is_refused_naming_the_file_fields(int blocks, string message, string named)
+    {
+        using MoR.Tests.Model.TinyCheckpoint ckpt = MoR.Tests.Model.TinyCheckpoint.Create(MoR.Tests.Model.TinyCheckpoint.TinyConfig());
+        using MoR.Model.LlamaModel model = MoR.Model.LlamaModel.Load(ckpt.Directory, Device.Cpu);
+        using var dir = new TempDirectory();
+        AdapterInjector.Attach(model, new MELoRAConfig { Rank = 2, Blocks = 2, TargetModules = ["up_proj"] });
+        AdapterFolder.Save(dir.Path, model);
+        AdapterInjector.DetachAll(model);
+        string file = dir.File(AdapterConfigFile.FileName);
+        JsonObject o = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+        o["r"] = new JsonArray([.. Enumerable.Repeat(2, blocks).Select(r => JsonValue.Create(r))]);
+        o["lora_alpha"] = new JsonArray([.. Enumerable.Repeat(16, blocks).Select(a => JsonValue.Create(a))]);
+        File.WriteAllText(file, o.ToJsonString());
+
+        AdapterFolderException e = Assert.Throws<AdapterFolderException>(() => AdapterFolder.Load(dir.Path, model));
+        Assert.True(e.Message.Contains(message, StringComparison.Ordinal), e.Message);
+        Assert.Contains(named, e.Message + e.Subject, StringComparison.Ordinal);
+        Assert.All(model.Linears.Values, l => Assert.Null(l.Adapter));
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class MELoRAMethod : AdapterMethod
         fields["peft_type"] = "MELORA";
         fields["mode"] = "melora";
         fields["r"] = new JsonArray([.. Enumerable.Repeat(c.Rank, c.Blocks).Select(r => JsonValue.Create(r))]);
-        JsonNode? alpha = fields["lora_alpha"];
+        JsonNode? alpha = fields.TryGetValue("lora_alpha", out JsonNode? written) ? written : JsonValue.Create(c.Alpha);
         fields["lora_alpha"] = new JsonArray([.. Enumerable.Range(0, c.Blocks).Select(_ => alpha?.DeepClone())]);
     }
 
